@@ -1,0 +1,3 @@
+export { loadConfig } from './config.ts';
+export type { Config, LogLevel } from './config.ts';
+export { ConfigError } from './errors.ts';

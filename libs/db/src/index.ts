@@ -1,0 +1,3 @@
+export * from './schema/index.ts';
+export { migrateDatabase, migrationsFolder, openDatabase } from './database.ts';
+export type { Database, DatabaseHandle, Executor, OpenOptions, Schema } from './database.ts';

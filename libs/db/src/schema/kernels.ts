@@ -1,0 +1,74 @@
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { createdAt, tstz } from './columns.ts';
+
+export interface KernelConfigFlags {
+  DEBUG_INFO_BTF?: boolean;
+  DEBUG_INFO_BTF_MODULES?: boolean;
+  MODULE_ALLOW_BTF_MISMATCH?: boolean;
+  MODVERSIONS?: boolean;
+}
+
+/**
+ * Every binary package of one source build with the same release string and version. Fields fill in
+ * as its packages (image, modules, headers, base) are ingested in any order.
+ */
+export const kernelBuilds = pgTable(
+  'kernel_builds',
+  {
+    id: serial('id').primaryKey(),
+    distro: text('distro').notNull(),
+    /** `uname -r`, e.g. 6.1.0-56-amd64. */
+    release: text('release').notNull(),
+    /** Source package version, e.g. 6.1.192-2. */
+    version: text('version').notNull(),
+    arch: text('arch').notNull(),
+    flavour: text('flavour'),
+    /** Upstream kernel version, e.g. 6.1.192. */
+    kernelVersion: text('kernel_version'),
+    /** Package that carried the vmlinuz. */
+    imagePackage: text('image_package'),
+    /** sha256 of the vmlinux .BTF section (= /sys/kernel/btf/vmlinux). */
+    baseBtfSha256: text('base_btf_sha256'),
+    nrTypes: integer('nr_types'),
+    strLen: integer('str_len'),
+    vermagic: text('vermagic'),
+    config: jsonb('config').$type<KernelConfigFlags>(),
+    /** Blob of exported symbol CRCs (Module.symvers form), when known. */
+    symversSha256: text('symvers_sha256'),
+    exportedSymbols: integer('exported_symbols'),
+    suites: jsonb('suites').$type<string[]>().notNull().default([]),
+    createdAt: createdAt(),
+    evaluatedAt: tstz('evaluated_at'),
+  },
+  (t) => [
+    uniqueIndex('kernel_builds_identity_idx').on(t.distro, t.release, t.version, t.arch),
+    index('kernel_builds_base_idx').on(t.baseBtfSha256),
+    index('kernel_builds_release_idx').on(t.release),
+  ],
+);
+export type KernelBuild = typeof kernelBuilds.$inferSelect;
+export type NewKernelBuild = typeof kernelBuilds.$inferInsert;
+
+export const kernelPackages = pgTable(
+  'kernel_packages',
+  {
+    kernelBuildId: integer('kernel_build_id')
+      .notNull()
+      .references(() => kernelBuilds.id, { onDelete: 'cascade' }),
+    packageSha256: text('package_sha256').notNull(),
+    role: text('role').notNull(),
+    hasVmlinuz: boolean('has_vmlinuz').notNull().default(false),
+    modules: bigint('modules', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [uniqueIndex('kernel_packages_idx').on(t.kernelBuildId, t.packageSha256)],
+);

@@ -1,0 +1,44 @@
+import { boolean, integer, jsonb, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
+import { createdAt, tstz } from './columns.ts';
+
+export const mirrors = pgTable('mirrors', {
+  id: serial('id').primaryKey(),
+  kind: text('kind', { enum: ['apt', 'rpm'] }).notNull(),
+  url: text('url').notNull(),
+  /** apt suites (e.g. bookworm-security); rpm mirrors use one pseudo-suite per repository URL. */
+  suites: jsonb('suites').$type<string[]>().notNull(),
+  components: jsonb('components').$type<string[]>().notNull(),
+  arch: text('arch').notNull(),
+  /** Package-name glob limiting scope (e.g. 'linux-image-6.1.*'). */
+  match: text('match'),
+  distro: text('distro').notNull(),
+  /** Armored or binary OpenPGP key material, or a path to a keyring file; null means the distro default. */
+  keyring: text('keyring'),
+  /** Signature checking explicitly disabled for this mirror. */
+  insecure: boolean('insecure').notNull().default(false),
+  scanIntervalSeconds: integer('scan_interval_seconds'),
+  createdAt: createdAt(),
+  lastScanAt: tstz('last_scan_at'),
+  lastScanError: text('last_scan_error'),
+});
+export type Mirror = typeof mirrors.$inferSelect;
+export type NewMirror = typeof mirrors.$inferInsert;
+
+/** What a suite's index looked like at the last scan, for conditional and skipped requests. */
+export const mirrorSuites = pgTable(
+  'mirror_suites',
+  {
+    mirrorId: integer('mirror_id')
+      .notNull()
+      .references(() => mirrors.id, { onDelete: 'cascade' }),
+    suite: text('suite').notNull(),
+    indexSha256: text('index_sha256'),
+    etag: text('etag'),
+    lastModified: text('last_modified'),
+    signedBy: text('signed_by'),
+    scannedAt: tstz('scanned_at'),
+    state: jsonb('state').$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.mirrorId, t.suite] })],
+);
+export type MirrorSuite = typeof mirrorSuites.$inferSelect;

@@ -1,0 +1,65 @@
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bytea, createdAt, tstz } from './columns.ts';
+import { mirrors } from './mirrors.ts';
+
+/** A package file, content-addressed: stored once however many suites or mirrors carry it. */
+export const packages = pgTable(
+  'packages',
+  {
+    sha256: text('sha256').primaryKey(),
+    format: text('format', { enum: ['deb', 'rpm'] }).notNull(),
+    name: text('name').notNull(),
+    version: text('version').notNull(),
+    arch: text('arch').notNull(),
+    source: text('source'),
+    sourceVersion: text('source_version'),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    role: text('role').notNull(),
+    depends: jsonb('depends').$type<string[]>().notNull().default([]),
+    provides: jsonb('provides').$type<string[]>().notNull().default([]),
+    status: text('status', { enum: ['pending', 'ingested', 'failed', 'skipped'] })
+      .notNull()
+      .default('pending'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    firstSeenAt: createdAt(),
+    ingestedAt: tstz('ingested_at'),
+  },
+  (t) => [
+    index('packages_name_version_idx').on(t.name, t.version),
+    index('packages_status_idx').on(t.status),
+  ],
+);
+export type Package = typeof packages.$inferSelect;
+export type NewPackage = typeof packages.$inferInsert;
+
+/** Where a package was seen. */
+export const packageLocations = pgTable(
+  'package_locations',
+  {
+    packageSha256: text('package_sha256')
+      .notNull()
+      .references(() => packages.sha256, { onDelete: 'cascade' }),
+    mirrorId: integer('mirror_id')
+      .notNull()
+      .references(() => mirrors.id, { onDelete: 'cascade' }),
+    suite: text('suite').notNull(),
+    url: text('url').notNull(),
+    lastSeenAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.packageSha256, t.mirrorId, t.suite] }),
+    index('package_locations_mirror_idx').on(t.mirrorId, t.suite),
+  ],
+);
+
+/** Content-addressed bytes (base BTF, module BTF, configs, symbol CRC tables), zstd-compressed when it pays. */
+export const blobs = pgTable('blobs', {
+  sha256: text('sha256').primaryKey(),
+  kind: text('kind').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  encoding: text('encoding', { enum: ['identity', 'zstd'] }).notNull(),
+  data: bytea('data').notNull(),
+  createdAt: createdAt(),
+});
+export type Blob = typeof blobs.$inferSelect;

@@ -1,0 +1,49 @@
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bytea, createdAt } from './columns.ts';
+import { kernelBuilds } from './kernels.ts';
+import { moduleBuilds } from './modules.ts';
+
+export type BtfVerdict =
+  'identical' | 'equivalent' | 'relocated' | 'rejected' | 'corrupt' | 'unverified' | 'absent';
+export type LoadVerdict = 'loads-with-btf' | 'loads-without-btf' | 'fails';
+export type AbiVerdict = 'compatible' | 'incompatible' | 'unknown';
+
+/** Module build M on booted kernel K. */
+export const verdicts = pgTable(
+  'verdicts',
+  {
+    moduleBuildId: bigint('module_build_id', { mode: 'number' })
+      .notNull()
+      .references(() => moduleBuilds.id, { onDelete: 'cascade' }),
+    kernelBuildId: integer('kernel_build_id')
+      .notNull()
+      .references(() => kernelBuilds.id, { onDelete: 'cascade' }),
+    btf: text('btf').$type<BtfVerdict>().notNull(),
+    load: text('load').$type<LoadVerdict>().notNull(),
+    loadReason: text('load_reason'),
+    abi: text('abi').$type<AbiVerdict>().notNull(),
+    evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull(),
+    computedAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.moduleBuildId, t.kernelBuildId] }),
+    index('verdicts_kernel_idx').on(t.kernelBuildId, t.btf),
+  ],
+);
+export type Verdict = typeof verdicts.$inferSelect;
+export type NewVerdict = typeof verdicts.$inferInsert;
+
+/** What differs between two base BTFs, computed once per ordered pair (build base → booted base). */
+export const basePairs = pgTable(
+  'base_pairs',
+  {
+    fromSha256: text('from_sha256').notNull(),
+    toSha256: text('to_sha256').notNull(),
+    changedTypes: integer('changed_types').notNull(),
+    changedStrings: integer('changed_strings').notNull(),
+    /** Packed changed type ids and string ranges. */
+    diff: bytea('diff').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.fromSha256, t.toSha256] })],
+);
