@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
-import { migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
+import { migrateDatabase, openDatabase, queryRows, type DatabaseHandle } from '@btfwatch/db';
 import { createTempDatabase, tempDir } from '../support/services.ts';
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
-  const result = await handle.db.execute<{ table_name: string }>(
+  const rows = await queryRows<{ table_name: string }>(
+    handle.db,
     sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
   );
-  return result.rows.map((r) => r.table_name);
+  return rows.map((r) => r.table_name);
 }
 
 const expectedTables = [

@@ -29,6 +29,8 @@ export interface Config {
   publicUrl: string;
   /** Hosts or CIDRs webhooks may target even though they are private, loopback or link-local. */
   webhookAllowlist: string[];
+  /** Redis key prefix of the BullMQ queues; deployments sharing one Redis keep them apart with it. */
+  queuePrefix: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +66,13 @@ function token(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function queuePrefix(env: Env): string {
+  const raw = env.BTFWATCH_QUEUE_PREFIX?.trim() || 'btfwatch';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw))
+    throw new ConfigError('BTFWATCH_QUEUE_PREFIX', 'letters, digits, _ or -', raw);
+  return raw;
+}
+
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the whole configuration once; throws ConfigError naming the first bad variable. */
@@ -91,6 +100,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerConcurrency: integer(env, 'BTFWATCH_WORKER_CONCURRENCY', 2, 1, 64),
     scanIntervalSeconds: integer(env, 'BTFWATCH_SCAN_INTERVAL', 6 * 3600, 0, 365 * 86400),
     publicUrl: publicUrl.replace(/\/+$/, ''),
+    queuePrefix: queuePrefix(env),
     webhookAllowlist: (env.BTFWATCH_WEBHOOK_ALLOW ?? '')
       .split(',')
       .map((s) => s.trim())

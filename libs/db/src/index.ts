@@ -1,3 +1,3 @@
 export * from './schema/index.ts';
-export { migrateDatabase, migrationsFolder, openDatabase } from './database.ts';
+export { migrateDatabase, migrationsFolder, openDatabase, queryRows } from './database.ts';
 export type { Database, DatabaseHandle, Executor, OpenOptions, Schema } from './database.ts';

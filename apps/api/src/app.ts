@@ -1,0 +1,80 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import responseValidation from '@fastify/response-validation';
+import rateLimit from '@fastify/rate-limit';
+import ajvFormats from 'ajv-formats';
+import type { ApiDeps } from './deps.ts';
+import { loadOpenapi } from './openapi.ts';
+import { installErrorHandler } from './plugins/error-handler.ts';
+import { installMetrics } from './plugins/metrics.ts';
+import { securityHandlers } from './plugins/auth.ts';
+import { routeHandlers } from './routes/index.ts';
+
+export interface BuildOptions {
+  /** Validate every response body against openapi.yaml (on by default). */
+  validateResponses?: boolean;
+}
+
+export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: deps.config.uploadLimitBytes,
+    trustProxy: false,
+    ajv: {
+      // Unknown fields are refused, not silently dropped; query arrays are coerced.
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+        keywords: ['example'],
+      },
+    },
+  });
+  app.decorate('deps', deps);
+  installErrorHandler(app);
+  installMetrics(app);
+
+  if (deps.config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: deps.config.rateLimitPerMinute,
+      timeWindow: '1 minute',
+      allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      errorResponseBuilder: (_req, ctx) => ({
+        statusCode: 429,
+        error: 'RATE_LIMITED',
+        message: `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+      }),
+    });
+  }
+
+  // Uploaded modules and BTF arrive as raw bytes.
+  app.addContentTypeParser(
+    ['application/octet-stream', 'application/x-object', 'application/x-elf'],
+    { parseAs: 'buffer', bodyLimit: deps.config.uploadLimitBytes },
+    (_req, body, done) => done(null, body),
+  );
+
+  const specification = loadOpenapi();
+  await app.register(swagger, { mode: 'static', specification: { document: specification as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (options.validateResponses !== false)
+    await app.register(responseValidation, {
+      ajv: { coerceTypes: false, keywords: ['example'], plugins: [ajvFormats as never] },
+    });
+
+  const handlers = routeHandlers();
+  await app.register(openapiGlue, {
+    specification,
+    securityHandlers: securityHandlers(deps.config),
+    operationResolver: (operationId: string) => {
+      const handler = handlers[operationId];
+      // A contract operation without an implementation is a build error, not a runtime 500.
+      if (!handler) throw new Error(`openapi.yaml operation ${operationId} has no handler`);
+      return handler;
+    },
+  });
+  return app;
+}

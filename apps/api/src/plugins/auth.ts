@@ -1,0 +1,44 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '@btfwatch/config';
+import { ApiError } from '../errors.ts';
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m?.[1];
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Security handlers named after openapi.yaml's securitySchemes. */
+export function securityHandlers(config: Config) {
+  return {
+    adminToken(request: FastifyRequest) {
+      if (!config.adminToken) {
+        throw new ApiError(
+          403,
+          'ADMIN_DISABLED',
+          'admin API disabled: set BTFWATCH_ADMIN_TOKEN to enable it',
+        );
+      }
+      const token = bearer(request);
+      if (!token || !same(token, config.adminToken)) {
+        throw new ApiError(401, 'UNAUTHORIZED', 'admin endpoint: missing or invalid bearer token');
+      }
+    },
+    readToken(request: FastifyRequest) {
+      if (!config.readToken) return;
+      const token = bearer(request);
+      const ok =
+        token !== undefined &&
+        (same(token, config.readToken) || (!!config.adminToken && same(token, config.adminToken)));
+      if (!ok) throw new ApiError(401, 'UNAUTHORIZED', 'missing or invalid bearer token');
+    },
+  };
+}

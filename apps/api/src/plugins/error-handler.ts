@@ -1,0 +1,43 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ApiError } from '../errors.ts';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+function toBody(err: FastifyError & { errors?: unknown[] }): ErrorBody | undefined {
+  // Security handler failures arrive wrapped, with what each handler threw in `errors`.
+  const api = err instanceof ApiError ? err : err.errors?.find((e): e is ApiError => e instanceof ApiError);
+  if (api) {
+    const body: ErrorBody = { statusCode: api.statusCode, error: api.code, message: api.message };
+    if (api.details) body.details = api.details;
+    return body;
+  }
+  if (err.validation) return { statusCode: 400, error: 'INVALID_REQUEST', message: err.message };
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return { statusCode: err.statusCode, error: err.code ?? 'BAD_REQUEST', message: err.message };
+  }
+  return undefined;
+}
+
+/** Library and validation errors become 4xx with a clear message; anything else is a 500 that hides internals. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError & { errors?: unknown[] }, request, reply) => {
+    let body = toBody(err);
+    if (!body) {
+      request.log.error({ err }, 'unhandled error');
+      body = { statusCode: 500, error: 'INTERNAL', message: 'internal error; see the server log' };
+    }
+    void reply.code(body.statusCode).type('application/json').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    void reply
+      .code(404)
+      .send({ statusCode: 404, error: 'NOT_FOUND', message: `no route ${request.method} ${path}` });
+  });
+}

@@ -1,0 +1,52 @@
+import type { JobName } from './names.ts';
+
+export interface ScanMirrorPayload {
+  mirrorId: number;
+  /** Why the scan runs: an API request, the schedule, or the CLI. */
+  trigger: 'api' | 'schedule' | 'cli';
+}
+
+export interface IngestPackagePayload {
+  mirrorId: number;
+  suite: string;
+  url: string;
+  sha256: string;
+  size: number;
+  name: string;
+  version: string;
+  arch: string;
+  format: 'deb' | 'rpm';
+  role: string;
+  source?: string | undefined;
+  sourceVersion?: string | undefined;
+  depends: string[];
+  provides: string[];
+}
+
+export interface EvaluateKernelPayload {
+  kernelBuildId: number;
+}
+
+export interface DeliverWebhookPayload {
+  deliveryId: string;
+}
+
+export interface PayloadOf {
+  'scan-mirror': ScanMirrorPayload;
+  'ingest-package': IngestPackagePayload;
+  'evaluate-kernel': EvaluateKernelPayload;
+  'deliver-webhook': DeliverWebhookPayload;
+}
+export type Payload<N extends JobName> = PayloadOf[N];
+
+/** Job ids may not contain ':' (BullMQ uses it as a key separator). */
+export const jobIds = {
+  /** One scan per mirror per schedule slot: several schedulers racing add the same id once. */
+  scheduledScan: (mirrorId: number, intervalSeconds: number, nowMs: number) =>
+    `scan-mirror.${mirrorId}.slot-${Math.floor(nowMs / 1000 / intervalSeconds)}`,
+  requestedScan: (mirrorId: number, nowMs: number) => `scan-mirror.${mirrorId}.req-${nowMs}`,
+  ingest: (sha256: string) => `ingest-package.${sha256}`,
+  /** `inputs` summarises what the evaluation depends on, so new inputs re-run it and same inputs don't. */
+  evaluate: (kernelBuildId: number, inputs: string) => `evaluate-kernel.${kernelBuildId}.${inputs}`,
+  deliver: (deliveryId: string, attempt: number) => `deliver-webhook.${deliveryId}.${attempt}`,
+};

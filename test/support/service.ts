@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '@btfwatch/config';
+import { migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
+import { buildApp } from '@btfwatch/api';
+import {
+  BullmqJobQueue,
+  DbJobQueue,
+  buildProcessors,
+  startBullmqWorkers,
+  startInProcessRunner,
+  type JobQueue,
+  type Processors,
+} from '@btfwatch/worker';
+import { REDIS_URL, createTempDatabase, tempDir, uniqueQueuePrefix } from './services.ts';
+
+export type Mode = 'embedded' | 'distributed';
+export const MODES: Mode[] = ['embedded', 'distributed'];
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestService {
+  mode: Mode;
+  app: FastifyInstance;
+  config: Config;
+  database: DatabaseHandle;
+  queue: JobQueue;
+  /** BullMQ key prefix in distributed mode (for extra worker processes joining the same queues). */
+  queuePrefix?: string;
+  /** Waits until no job is running or due. */
+  drain(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestServiceOptions {
+  env?: Record<string, string>;
+  /** Start workers in this process (default true). */
+  workers?: boolean;
+  processors?: (deps: Parameters<typeof buildProcessors>[0]) => Processors;
+  now?: () => Date;
+}
+
+/**
+ * The real service wired as `btfwatch serve` wires it: embedded = PGlite + in-process jobs;
+ * distributed = a fresh Postgres database + BullMQ on the local Redis under a unique prefix.
+ */
+export async function startTestService(mode: Mode, options: TestServiceOptions = {}): Promise<TestService> {
+  const dir = tempDir('btfwatch-svc-');
+  const temp = mode === 'distributed' ? await createTempDatabase() : undefined;
+  const config = loadConfig({
+    DATA_DIR: dir.path,
+    BTFWATCH_ADMIN_TOKEN: ADMIN_TOKEN,
+    BTFWATCH_RATE_LIMIT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    BTFWATCH_WEBHOOK_ALLOW: '127.0.0.1',
+    ...(temp ? { DATABASE_URL: temp.url, REDIS_URL: REDIS_URL } : {}),
+    ...options.env,
+  });
+  const logger = pino({ level: config.logLevel });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrateDatabase(database);
+  const queuePrefix = temp ? uniqueQueuePrefix() : undefined;
+  const queue: JobQueue =
+    temp && config.redisUrl
+      ? new BullmqJobQueue({ url: config.redisUrl, prefix: queuePrefix })
+      : new DbJobQueue(database.db);
+  const deps = { config, database, queue, logger, now: options.now ?? (() => new Date()) };
+  const processors = (options.processors ?? buildProcessors)(deps);
+  let stopWorkers: () => Promise<void> = async () => undefined;
+  let idle: () => Promise<void> = async () => undefined;
+  if (options.workers !== false) {
+    if (queue instanceof DbJobQueue) {
+      const runner = startInProcessRunner(queue, processors, { concurrency: 2, pollMs: 100 }, logger);
+      stopWorkers = runner.close;
+      idle = runner.idle;
+    } else {
+      const host = startBullmqWorkers(
+        { url: config.redisUrl!, prefix: queuePrefix, concurrency: 2, name: 'test-worker' },
+        processors,
+        logger,
+      );
+      stopWorkers = host.close;
+      idle = () => waitForQuietQueue(queue);
+    }
+  }
+  const app = await buildApp({ config, database, queue, logger, version: 'test' });
+  await app.ready();
+  return {
+    mode,
+    app,
+    config,
+    database,
+    queue,
+    ...(queuePrefix ? { queuePrefix } : {}),
+    drain: (timeoutMs = 120_000) =>
+      Promise.race([
+        idle(),
+        new Promise<void>((_, reject) =>
+          setTimeout(() => reject(new Error(`jobs still running after ${timeoutMs} ms`)), timeoutMs).unref(),
+        ),
+      ]),
+    close: async () => {
+      await app.close();
+      await stopWorkers();
+      await queue.close();
+      await database.close();
+      await temp?.drop();
+      dir.remove();
+    },
+  };
+}
+
+async function waitForQuietQueue(queue: JobQueue): Promise<void> {
+  let quietRounds = 0;
+  while (quietRounds < 3) {
+    const c = await queue.counts();
+    quietRounds = c.active + c.waiting + c.delayed === 0 ? quietRounds + 1 : 0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function authHeader(token = ADMIN_TOKEN): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
