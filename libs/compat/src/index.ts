@@ -1,0 +1,12 @@
+export { checkAbi, sameVermagic } from './abi.ts';
+export type { AbiCheck, AbiKernel, AbiModule, AbiVerdict, SymbolMismatch } from './abi.ts';
+export { btfBreakAlerts } from './alert.ts';
+export type { AlertCandidate, AlertDraft } from './alert.ts';
+export { CompatError } from './errors.ts';
+export type { CompatErrorCode } from './errors.ts';
+export { configFlags, parseKernelConfig } from './kconfig.ts';
+export type { KernelConfigFlags } from './kconfig.ts';
+export { predictLoad } from './load.ts';
+export type { BtfVerdict, LoadPrediction, LoadVerdict } from './load.ts';
+export { diffSymvers, parseModuleSymvers } from './symvers.ts';
+export type { CrcChange, ExportedSymbol } from './symvers.ts';
