@@ -10,3 +10,4 @@ export { predictLoad } from './load.ts';
 export type { BtfVerdict, LoadPrediction, LoadVerdict } from './load.ts';
 export { diffSymvers, parseModuleSymvers } from './symvers.ts';
 export type { CrcChange, ExportedSymbol } from './symvers.ts';
+export { compareDebianVersions } from './versions.ts';

@@ -1,0 +1,122 @@
+import { and, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../database.ts';
+import {
+  moduleBuilds,
+  packages,
+  type BuildBaseHow,
+  type ModuleBuild,
+  type NewModuleBuild,
+} from '../schema/index.ts';
+
+export async function insertModuleBuilds(db: Executor, rows: NewModuleBuild[]): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += 500) {
+    const r = await db
+      .insert(moduleBuilds)
+      .values(rows.slice(i, i + 500))
+      .onConflictDoNothing()
+      .returning({ id: moduleBuilds.id });
+    inserted += r.length;
+  }
+  return inserted;
+}
+
+export async function getModuleBuild(db: Executor, id: number): Promise<ModuleBuild | undefined> {
+  const [row] = await db.select().from(moduleBuilds).where(eq(moduleBuilds.id, id));
+  return row;
+}
+
+/** In-tree modules of a kernel build learn their build base once the build's vmlinuz is known. */
+export async function setBuildBaseForKernel(
+  db: Executor,
+  kernelBuildId: number,
+  baseSha256: string,
+): Promise<number> {
+  const rows = await db
+    .update(moduleBuilds)
+    .set({ buildBaseSha256: baseSha256, buildBaseHow: 'same-build' })
+    .where(and(eq(moduleBuilds.kernelBuildId, kernelBuildId), isNull(moduleBuilds.buildBaseSha256)))
+    .returning({ id: moduleBuilds.id });
+  return rows.length;
+}
+
+export async function setBuildBase(
+  db: Executor,
+  ids: number[],
+  baseSha256: string,
+  how: BuildBaseHow,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 1000) {
+    await db
+      .update(moduleBuilds)
+      .set({ buildBaseSha256: baseSha256, buildBaseHow: how })
+      .where(inArray(moduleBuilds.id, ids.slice(i, i + 1000)));
+  }
+}
+
+export interface ModuleSelection {
+  kernelBuildIds?: number[];
+  releases?: string[];
+  packageSha256s?: string[];
+  ids?: number[];
+}
+
+export type ModuleWithPackage = ModuleBuild & { packageName: string; packageVersion: string };
+
+/** Module builds matching any of the given criteria, with their package's name and version. */
+export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Promise<ModuleWithPackage[]> {
+  const any: SQL[] = [];
+  if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
+  if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
+  if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
+  if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
+  if (any.length === 0) return [];
+  const rows = await db
+    .select({ m: moduleBuilds, packageName: packages.name, packageVersion: packages.version })
+    .from(moduleBuilds)
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(sql.join(any, sql` or `))
+    .orderBy(asc(moduleBuilds.id));
+  return rows.map((r) => ({ ...r.m, packageName: r.packageName, packageVersion: r.packageVersion }));
+}
+
+export interface ModuleQuery {
+  packageName?: string | undefined;
+  packageVersion?: string | undefined;
+  moduleName?: string | undefined;
+  limit: number;
+  after?: number | undefined;
+}
+
+export async function findModuleBuilds(db: Executor, q: ModuleQuery): Promise<ModuleWithPackage[]> {
+  const c: SQL[] = [];
+  if (q.packageName) c.push(eq(packages.name, q.packageName));
+  if (q.packageVersion) c.push(eq(packages.version, q.packageVersion));
+  if (q.moduleName) c.push(eq(moduleBuilds.name, q.moduleName));
+  if (q.after !== undefined) c.push(gt(moduleBuilds.id, q.after));
+  const rows = await db
+    .select({ m: moduleBuilds, packageName: packages.name, packageVersion: packages.version })
+    .from(moduleBuilds)
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(c.length ? and(...c) : undefined)
+    .orderBy(asc(moduleBuilds.id))
+    .limit(q.limit);
+  return rows.map((r) => ({ ...r.m, packageName: r.packageName, packageVersion: r.packageVersion }));
+}
+
+/** Separate module packages (not part of a kernel build) that declare a dependency on one of `packageNames`. */
+export async function dependentModulePackages(db: Executor, packageNames: string[]): Promise<string[]> {
+  if (packageNames.length === 0) return [];
+  const rows = await db
+    .selectDistinct({ sha: moduleBuilds.packageSha256 })
+    .from(moduleBuilds)
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(
+      and(
+        isNull(moduleBuilds.kernelBuildId),
+        sql`exists (select 1 from jsonb_array_elements_text(${packages.depends}) d
+             where split_part(split_part(d, ' ', 1), ':', 1) in ${packageNames})`,
+      ),
+    );
+  return rows.map((r) => r.sha);
+}

@@ -1,0 +1,66 @@
+import { eq, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../database.ts';
+import { packageLocations, packages, type NewPackage, type Package } from '../schema/index.ts';
+
+/** Records a package seen on a mirror (once per sha256) and where; returns its current row. */
+export async function recordSeenPackage(
+  db: Executor,
+  pkg: NewPackage,
+  location: { mirrorId: number; suite: string; url: string },
+): Promise<Package> {
+  await db.insert(packages).values(pkg).onConflictDoNothing();
+  await db
+    .insert(packageLocations)
+    .values({ packageSha256: pkg.sha256, ...location })
+    .onConflictDoUpdate({
+      target: [packageLocations.packageSha256, packageLocations.mirrorId, packageLocations.suite],
+      set: { url: location.url, lastSeenAt: sql`now()` },
+    });
+  const [row] = await db.select().from(packages).where(eq(packages.sha256, pkg.sha256));
+  return row!;
+}
+
+export async function getPackage(db: Executor, sha256: string): Promise<Package | undefined> {
+  const [row] = await db.select().from(packages).where(eq(packages.sha256, sha256));
+  return row;
+}
+
+export async function knownPackageHashes(db: Executor, hashes: string[]): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (let i = 0; i < hashes.length; i += 1000) {
+    const rows = await db
+      .select({ sha256: packages.sha256 })
+      .from(packages)
+      .where(inArray(packages.sha256, hashes.slice(i, i + 1000)));
+    for (const r of rows) known.add(r.sha256);
+  }
+  return known;
+}
+
+export async function markPackage(
+  db: Executor,
+  sha256: string,
+  status: 'ingested' | 'failed' | 'skipped',
+  error?: { code: string; message: string },
+): Promise<void> {
+  await db
+    .update(packages)
+    .set({
+      status,
+      errorCode: error?.code ?? null,
+      errorMessage: error?.message ?? null,
+      ingestedAt: status === 'ingested' ? new Date() : null,
+    })
+    .where(eq(packages.sha256, sha256));
+}
+
+export async function packageSuites(db: Executor, sha256s: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (sha256s.length === 0) return out;
+  const rows = await db
+    .select({ sha: packageLocations.packageSha256, suite: packageLocations.suite })
+    .from(packageLocations)
+    .where(inArray(packageLocations.packageSha256, sha256s));
+  for (const r of rows) out.set(r.sha, [...new Set([...(out.get(r.sha) ?? []), r.suite])].sort());
+  return out;
+}

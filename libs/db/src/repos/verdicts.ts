@@ -1,0 +1,141 @@
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../database.ts';
+import {
+  basePairs,
+  moduleBuilds,
+  packages,
+  verdicts,
+  type NewVerdict,
+  type Verdict,
+} from '../schema/index.ts';
+
+export async function upsertVerdicts(db: Executor, rows: NewVerdict[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) {
+    await db
+      .insert(verdicts)
+      .values(rows.slice(i, i + 500))
+      .onConflictDoUpdate({
+        target: [verdicts.moduleBuildId, verdicts.kernelBuildId],
+        set: {
+          btf: sql`excluded.btf`,
+          load: sql`excluded.load`,
+          loadReason: sql`excluded.load_reason`,
+          abi: sql`excluded.abi`,
+          evidence: sql`excluded.evidence`,
+          computedAt: sql`now()`,
+        },
+      });
+  }
+}
+
+export interface VerdictQuery {
+  kernelBuildId: number;
+  moduleBuildIds?: number[] | undefined;
+  packageName?: string | undefined;
+  packageVersion?: string | undefined;
+  moduleName?: string | undefined;
+  btf?: string[] | undefined;
+  limit: number;
+  after?: number | undefined;
+}
+
+export type VerdictRow = Verdict & {
+  moduleName: string;
+  modulePath: string;
+  packageName: string;
+  packageVersion: string;
+  moduleKernelBuildId: number | null;
+};
+
+export async function queryVerdicts(db: Executor, q: VerdictQuery): Promise<VerdictRow[]> {
+  const c: SQL[] = [eq(verdicts.kernelBuildId, q.kernelBuildId)];
+  if (q.moduleBuildIds)
+    c.push(inArray(verdicts.moduleBuildId, q.moduleBuildIds.length ? q.moduleBuildIds : [-1]));
+  if (q.packageName) c.push(eq(packages.name, q.packageName));
+  if (q.packageVersion) c.push(eq(packages.version, q.packageVersion));
+  if (q.moduleName) c.push(eq(moduleBuilds.name, q.moduleName));
+  if (q.btf?.length) c.push(inArray(verdicts.btf, q.btf as Verdict['btf'][]));
+  if (q.after !== undefined) c.push(gt(verdicts.moduleBuildId, q.after));
+  const rows = await db
+    .select({
+      v: verdicts,
+      moduleName: moduleBuilds.name,
+      modulePath: moduleBuilds.path,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      moduleKernelBuildId: moduleBuilds.kernelBuildId,
+    })
+    .from(verdicts)
+    .innerJoin(moduleBuilds, eq(moduleBuilds.id, verdicts.moduleBuildId))
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(and(...c))
+    .orderBy(asc(verdicts.moduleBuildId))
+    .limit(q.limit);
+  return rows.map((r) => ({
+    ...r.v,
+    moduleName: r.moduleName,
+    modulePath: r.modulePath,
+    packageName: r.packageName,
+    packageVersion: r.packageVersion,
+    moduleKernelBuildId: r.moduleKernelBuildId,
+  }));
+}
+
+export interface VerdictCell {
+  kernelBuildId: number;
+  packageName: string;
+  packageVersion: string;
+  moduleKernelBuildId: number | null;
+  btf: string;
+  count: number;
+}
+
+/** Verdict counts per (kernel, module package, btf verdict): the dashboard matrix. */
+export async function verdictMatrix(db: Executor, kernelBuildIds: number[]): Promise<VerdictCell[]> {
+  if (kernelBuildIds.length === 0) return [];
+  const rows = await db
+    .select({
+      kernelBuildId: verdicts.kernelBuildId,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      moduleKernelBuildId: moduleBuilds.kernelBuildId,
+      btf: verdicts.btf,
+      count: sql<number>`count(*)::int`,
+    })
+    .from(verdicts)
+    .innerJoin(moduleBuilds, eq(moduleBuilds.id, verdicts.moduleBuildId))
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(inArray(verdicts.kernelBuildId, kernelBuildIds))
+    .groupBy(
+      verdicts.kernelBuildId,
+      packages.name,
+      packages.version,
+      moduleBuilds.kernelBuildId,
+      verdicts.btf,
+    );
+  return rows.map((r) => ({ ...r, count: Number(r.count) }));
+}
+
+export async function verdictSummary(db: Executor, kernelBuildId: number, sourceKernelBuildId?: number) {
+  const c: SQL[] = [eq(verdicts.kernelBuildId, kernelBuildId)];
+  if (sourceKernelBuildId !== undefined) c.push(eq(moduleBuilds.kernelBuildId, sourceKernelBuildId));
+  const rows = await db
+    .select({ btf: verdicts.btf, load: verdicts.load, abi: verdicts.abi, count: sql<number>`count(*)::int` })
+    .from(verdicts)
+    .innerJoin(moduleBuilds, eq(moduleBuilds.id, verdicts.moduleBuildId))
+    .where(and(...c))
+    .groupBy(verdicts.btf, verdicts.load, verdicts.abi);
+  return rows.map((r) => ({ ...r, count: Number(r.count) }));
+}
+
+export async function getBasePair(db: Executor, from: string, to: string) {
+  const [row] = await db
+    .select()
+    .from(basePairs)
+    .where(and(eq(basePairs.fromSha256, from), eq(basePairs.toSha256, to)));
+  return row;
+}
+
+export async function putBasePair(db: Executor, row: typeof basePairs.$inferInsert): Promise<void> {
+  await db.insert(basePairs).values(row).onConflictDoNothing();
+}
