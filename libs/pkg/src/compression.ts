@@ -169,7 +169,13 @@ export async function decompressBuffer(
     throw retagLimit(err, options.limitName);
   }
   let streamOptions = options;
-  if ((compression === 'xz' || compression === 'lzma') && (options.decoders?.xz ?? 'auto') === 'auto' && bytes.length < SMALL_INPUT) {
+  if (compression === 'gzip' && options.trailingAllowed) return gunzipFirstMember(bytes, options);
+  if (
+    (compression === 'xz' || compression === 'lzma') &&
+    (options.decoders?.xz ?? 'auto') === 'auto' &&
+    bytes.length < SMALL_INPUT &&
+    !options.trailingAllowed
+  ) {
     // Spawning a process costs more than in-process decoding saves on small inputs.
     streamOptions = { ...options, decoders: { ...options.decoders, xz: 'native' } };
   }
@@ -516,6 +522,49 @@ class BufferedDecoder extends Transform {
     for (let off = 0; off < out.length; off += 1024 * 1024) this.push(out.subarray(off, off + 1024 * 1024));
     cb();
   }
+}
+
+/**
+ * The first gzip member of `bytes`, ignoring whatever follows it (Node's gunzip insists that
+ * anything after a member is another member). Header per RFC 1952; CRC32 and ISIZE checked.
+ */
+function gunzipFirstMember(bytes: Uint8Array, options: DecompressOptions): Uint8Array {
+  const what = options.what;
+  const FHCRC = 2;
+  const FEXTRA = 4;
+  const FNAME = 8;
+  const FCOMMENT = 16;
+  if (bytes.length < 18) throw new PkgTruncatedError(`${what}: gzip member shorter than its header`);
+  const flags = bytes[3]!;
+  let p = 10;
+  if (flags & FEXTRA) p += 2 + (bytes[p]! | (bytes[p + 1]! << 8));
+  for (const flag of [FNAME, FCOMMENT]) {
+    if (flags & flag) {
+      const end = bytes.indexOf(0, p);
+      if (end < 0) throw new PkgTruncatedError(`${what}: gzip header string not terminated`);
+      p = end + 1;
+    }
+  }
+  if (flags & FHCRC) p += 2;
+  if (p >= bytes.length) throw new PkgTruncatedError(`${what}: gzip header runs past the input`);
+  let result: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    result = zlib.inflateRawSync(bytes.subarray(p), {
+      info: true,
+      maxOutputLength: options.maxOutputBytes,
+    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw limitError(options.limitName, what, options.maxOutputBytes);
+    throw toDecodeError(err, 'gzip', what);
+  }
+  const end = p + result.engine.bytesWritten;
+  if (end + 8 > bytes.length) throw new PkgTruncatedError(`${what}: gzip member lacks its trailer`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + end, 8);
+  const out = result.buffer;
+  if (view.getUint32(0, true) !== zlib.crc32(out) || view.getUint32(4, true) !== out.length % 2 ** 32) {
+    throw new PkgCorruptError(`${what}: gzip member fails its CRC32/ISIZE check`);
+  }
+  return out;
 }
 
 /** seek-bzip over a buffer, with reads past the end and output past the cap turned into typed errors. */

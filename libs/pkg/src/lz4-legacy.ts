@@ -39,7 +39,8 @@ export function decodeLz4Legacy(src: Uint8Array, maxOutputBytes: number, what: s
       out = grown;
     }
     const limit = Math.min(out.length, d + LEGACY_BLOCK_MAX);
-    d = decodeBlock(src, s, s + size, out, d, limit, what);
+    const capped = limit < d + LEGACY_BLOCK_MAX;
+    d = decodeBlock(src, s, s + size, out, d, limit, what, capped ? maxOutputBytes : -1);
     s += size;
   }
   return out.subarray(0, d);
@@ -54,8 +55,14 @@ function decodeBlock(
   d: number,
   limit: number,
   what: string,
+  /** When ≥ 0, `limit` is the caller's output cap, not the block size: overflowing it is a limit. */
+  cap: number,
 ): number {
   const blockStart = d;
+  const overflow = (why: string): Error =>
+    cap >= 0
+      ? new PkgLimitExceededError('maxOutputBytes', `${what}: LZ4 output exceeds ${cap} bytes`)
+      : new PkgCorruptError(`${what}: LZ4 block corrupt at ${s}: ${why}`);
   const corrupt = (why: string): PkgCorruptError => new PkgCorruptError(`${what}: LZ4 block corrupt at ${s}: ${why}`);
   for (;;) {
     if (s >= end) throw corrupt('block ends without a final literal run');
@@ -70,7 +77,7 @@ function decodeBlock(
       } while (b === 255);
     }
     if (literals > end - s) throw corrupt('literals run past the block');
-    if (literals > limit - d) throw corrupt('literals overflow the 8 MiB block');
+    if (literals > limit - d) throw overflow('literals overflow the 8 MiB block');
     out.set(src.subarray(s, s + literals), d);
     s += literals;
     d += literals;
@@ -89,7 +96,7 @@ function decodeBlock(
       } while (b === 255);
     }
     length += MIN_MATCH;
-    if (length > limit - d) throw corrupt('match overflows the 8 MiB block');
+    if (length > limit - d) throw overflow('match overflows the 8 MiB block');
     let from = d - offset;
     if (offset >= length) {
       out.copyWithin(d, from, from + length);
