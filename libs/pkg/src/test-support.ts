@@ -41,7 +41,7 @@ export function fetchPackage(file: string): string {
   return run(fixture('fetch.sh'), [file]).toString().trim();
 }
 
-/** Child processes of this process that are still alive (decoders we spawned). */
+/** Decoder child processes (xz, zstd, bzip2) of this process that are still alive. */
 export function liveChildren(): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc')) {
@@ -50,13 +50,16 @@ export function liveChildren(): string[] {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       const fields = stat.slice(close + 2).split(' ');
-      if (Number(fields[1]) === process.pid && fields[0] !== 'Z') out.push(stat.slice(stat.indexOf('(') + 1, close));
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && DECODERS.has(comm)) out.push(comm);
     } catch {
       // gone meanwhile
     }
   }
   return out;
 }
+
+const DECODERS = new Set(['xz', 'zstd', 'bzip2']);
 
 export async function waitNoChildren(timeoutMs = 3000): Promise<string[]> {
   const end = Date.now() + timeoutMs;

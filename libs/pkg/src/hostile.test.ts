@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { readDeb, readRpm, PkgError } from './index.ts';
+import { fixture, fixtureBytes, run, sh, waitNoChildren } from './test-support.ts';
+
+const DEBS = ['xz', 'zstd', 'gzip', 'bzip2', 'none'].map((c) => `deb/linux-image-6.1-${c}.deb`);
+const RPMS = ['xz', 'zstd', 'gzip', 'bzip2'].map((c) => `rpm/kernel-core-6.1.192-1.fixture.${c}.rpm`);
+const PER_RUN_MS = 20_000;
+
+type Reader = typeof readDeb | typeof readRpm;
+
+/** Reads every picked file; resolves to 'ok' or the error, failing the test on a hang. */
+async function attempt(read: Reader, bytes: Uint8Array, limits = {}): Promise<'ok' | unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung for ${PER_RUN_MS} ms`)), PER_RUN_MS);
+  });
+  try {
+    return await Promise.race([
+      (read as typeof readDeb)(Readable.from([bytes]), {
+        limits,
+        onFile: async (f) => void (await f.read()),
+      }).then(() => 'ok' as const),
+      timeout,
+    ]);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('hung')) throw err;
+    return err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function assertPkgError(result: unknown, what: string, codes?: string[]): void {
+  assert.ok(result instanceof PkgError, `${what}: expected a PkgError, got ${result === 'ok' ? 'success' : String(result)}`);
+  if (codes) assert.ok(codes.includes(result.code), `${what}: ${result.code} not in ${codes.join(',')}: ${result.message}`);
+}
+
+/** Deterministic pseudo-random numbers, so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function cutPoints(length: number, n: number): number[] {
+  // Structure boundaries near the start, then spread over the rest; never the last byte, which
+  // may be an optional ar pad.
+  const points = new Set([0, 1, 7, 8, 60, 67, 68, 100, 128, 200, 512]);
+  for (let i = 1; i <= n; i++) points.add(Math.floor(((length - 2) * i) / (n + 1)));
+  return [...points].filter((p) => p < length - 1).sort((a, b) => a - b);
+}
+
+after(async () => {
+  assert.deepEqual(await waitNoChildren(), [], 'decoder child processes left running');
+});
+
+describe('truncated packages fail with typed errors, never with a partial result', () => {
+  for (const [read, files] of [
+    [readDeb, DEBS],
+    [readRpm, RPMS],
+  ] as const) {
+    for (const file of files) {
+      it(file, async () => {
+        const bytes = fixtureBytes(file);
+        for (const cut of cutPoints(bytes.length, 30)) {
+          assertPkgError(await attempt(read, bytes.subarray(0, cut)), `${file} cut at ${cut}`);
+        }
+      });
+    }
+  }
+});
+
+describe('mutated packages fail with typed errors or read as (differently) valid', () => {
+  for (const [read, files] of [
+    [readDeb, DEBS],
+    [readRpm, RPMS],
+  ] as const) {
+    for (const file of files) {
+      it(file, async () => {
+        const original = fixtureBytes(file);
+        const random = rng(original.length);
+        let failures = 0;
+        for (let i = 0; i < 40; i++) {
+          const bytes = Buffer.from(original);
+          const flips = 1 + Math.floor(random() * 4);
+          // Half of the runs hit the first 4 KiB, where the container headers live.
+          const span = i % 2 === 0 ? Math.min(4096, bytes.length) : bytes.length;
+          for (let f = 0; f < flips; f++) bytes[Math.floor(random() * span)]! ^= 1 + Math.floor(random() * 255);
+          const result = await attempt(read, bytes);
+          if (result !== 'ok') {
+            assertPkgError(result, `${file} mutation ${i}`);
+            failures++;
+          }
+        }
+        assert.ok(failures > 0, 'no mutation was noticed at all');
+      });
+    }
+  }
+});
+
+describe('crafted hostile .debs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'btfwatch-pkg-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const controlMember = sh(`ar p '${fixture('deb/linux-image-6.1-gzip.deb')}' control.tar.gz`);
+
+  function arMember(name: string, data: Uint8Array, sizeField?: string): Buffer {
+    const header = `${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${(sizeField ?? String(data.length)).padEnd(10)}\`\n`;
+    return Buffer.concat([Buffer.from(header, 'latin1'), data, data.length % 2 ? Buffer.from('\n') : Buffer.alloc(0)]);
+  }
+  function deb(dataName: string, data: Uint8Array): Buffer {
+    return Buffer.concat([
+      Buffer.from('!<arch>\n'),
+      arMember('debian-binary', Buffer.from('2.0\n')),
+      arMember('control.tar.gz', controlMember),
+      arMember(dataName, data),
+    ]);
+  }
+  /** A tar made by Python's tarfile, members given as (name, size, type). */
+  function tar(script: string): Buffer {
+    const py = join(dir, 'mk.py');
+    writeFileSync(
+      py,
+      `import io, sys, tarfile\nout = io.BytesIO()\nt = tarfile.open(fileobj=out, mode='w', format=tarfile.GNU_FORMAT)\n${script}\nt.close()\nsys.stdout.buffer.write(out.getvalue())\n`,
+    );
+    return run('python3', [py]);
+  }
+  const file = (name: string, body: string) =>
+    `i = tarfile.TarInfo(${JSON.stringify(name)}); d = ${JSON.stringify(body)}.encode(); i.size = len(d); t.addfile(i, io.BytesIO(d))`;
+
+  it('a valid hand-built .deb reads (the builder itself is sound)', async () => {
+    assert.equal(await attempt(readDeb, deb('data.tar', tar(file('./boot/config-1', 'CONFIG_X=y\n')))), 'ok');
+  });
+
+  it('path traversal is PKG_UNSAFE_PATH', async () => {
+    for (const name of ['../../etc/passwd', './lib/modules/1/../../../boot/vmlinuz-1', 'boot/..']) {
+      const result = await attempt(readDeb, deb('data.tar', tar(file(name, 'x'))));
+      assertPkgError(result, name, ['PKG_UNSAFE_PATH']);
+    }
+  });
+
+  it('absurd declared sizes are PKG_LIMIT_EXCEEDED before anything is buffered', async () => {
+    const arHuge = Buffer.concat([
+      Buffer.from('!<arch>\n'),
+      arMember('debian-binary', Buffer.from('2.0\n')),
+      arMember('control.tar.gz', controlMember),
+      arMember('data.tar', Buffer.alloc(0), '9999999999'),
+    ]);
+    assertPkgError(await attempt(readDeb, arHuge), 'ar size', ['PKG_LIMIT_EXCEEDED']);
+    // A tar entry claiming 1 TiB (GNU base-256 size field).
+    const header = Buffer.from(tar(file('./boot/config-1', '')).subarray(0, 512));
+    header.fill(0, 124, 136);
+    header[124] = 0x80;
+    header.writeUIntBE(2 ** 40, 130, 6);
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    assertPkgError(await attempt(readDeb, deb('data.tar', Buffer.concat([header, Buffer.alloc(1024)]))), 'tar size', [
+      'PKG_LIMIT_EXCEEDED',
+    ]);
+    // Too many entries.
+    const many = tar(`for n in range(50):\n    ${file('./f', 'x').replace('"./f"', '"./f%d" % n')}`);
+    assertPkgError(await attempt(readDeb, deb('data.tar', many), { maxEntries: 10 }), 'entries', ['PKG_LIMIT_EXCEEDED']);
+  });
+
+  it('decompression bombs are cut at maxTotalBytes', async () => {
+    const zeros = join(dir, 'zeros');
+    sh(`mkdir -p '${zeros}/boot' && head -c 200000000 /dev/zero > '${zeros}/boot/config-1'`);
+    for (const [name, cmd] of [
+      ['data.tar.zst', 'zstd -q -c'],
+      ['data.tar.gz', 'gzip -c'],
+      ['data.tar.xz', 'xz -T2 -c'],
+      ['data.tar.bz2', 'bzip2 -c'],
+    ] as const) {
+      const bomb = sh(`tar -C '${zeros}' -c . | ${cmd}`);
+      assert.ok(bomb.length < 1_000_000);
+      const started = Date.now();
+      assertPkgError(await attempt(readDeb, deb(name, bomb), { maxTotalBytes: 20_000_000 }), name, ['PKG_LIMIT_EXCEEDED']);
+      assert.ok(Date.now() - started < 10_000, `${name} took ${Date.now() - started} ms`);
+    }
+  });
+
+  it('bad magic anywhere is PKG_BAD_MAGIC; a tar cut between entries is PKG_TRUNCATED', async () => {
+    assertPkgError(await attempt(readDeb, Buffer.from('!<arch>x')), 'ar magic', ['PKG_BAD_MAGIC']);
+    assertPkgError(await attempt(readDeb, fixtureBytes(RPMS[0]!)), 'rpm as deb', ['PKG_BAD_MAGIC']);
+    assertPkgError(await attempt(readRpm, fixtureBytes(DEBS[0]!)), 'deb as rpm', ['PKG_BAD_MAGIC']);
+    const wrongVersion = Buffer.concat([Buffer.from('!<arch>\n'), arMember('debian-binary', Buffer.from('3.0\n'))]);
+    assertPkgError(await attempt(readDeb, wrongVersion), 'deb 3.0', ['PKG_BAD_MAGIC']);
+    // data.tar.xz whose content is gzip.
+    assertPkgError(await attempt(readDeb, deb('data.tar.xz', sh('gzip -c', tar('')))), 'xz member holding gzip', ['PKG_BAD_MAGIC']);
+    assertPkgError(await attempt(readDeb, deb('data.tar.lz4', tar(''))), 'unknown member compression', [
+      'PKG_UNSUPPORTED_COMPRESSION',
+    ]);
+    // A complete entry but no end-of-archive blocks: tar-stream alone would call this complete.
+    const full = tar(file('./boot/config-1', 'CONFIG_X=y\n'));
+    assertPkgError(await attempt(readDeb, deb('data.tar', full.subarray(0, 1024))), 'no end marker', ['PKG_TRUNCATED']);
+  });
+
+  it('hostile rpm headers are PKG_CORRUPT or PKG_LIMIT_EXCEEDED', async () => {
+    const rpm = Buffer.from(fixtureBytes(RPMS[0]!));
+    const sigIndex = 96 + 8;
+    const huge = Buffer.from(rpm);
+    huge.writeUInt32BE(0x7fffffff, sigIndex); // index entry count
+    assertPkgError(await attempt(readRpm, huge), 'index count', ['PKG_CORRUPT']);
+    const store = Buffer.from(rpm);
+    store.writeUInt32BE(0x7fffffff, sigIndex + 4); // data store size
+    assertPkgError(await attempt(readRpm, store), 'store size', ['PKG_LIMIT_EXCEEDED']);
+    const offset = Buffer.from(rpm);
+    offset.writeUInt32BE(0x7ffffff0, 96 + 16 + 8); // first entry's offset
+    assertPkgError(await attempt(readRpm, offset), 'entry offset', ['PKG_CORRUPT']);
+  });
+
+  it('the caller’s input stream is destroyed when the read fails', async () => {
+    const input = createReadStream(fixture(DEBS[0]!));
+    await assert.rejects(
+      readDeb(input, {
+        onFile: () => {
+          throw new Error('stop');
+        },
+      }),
+      /stop/,
+    );
+    assert.equal(input.destroyed, true);
+  });
+});
