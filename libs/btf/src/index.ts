@@ -6,3 +6,4 @@ export { parseHeader } from './header.ts';
 export type { ParsedHeader } from './header.ts';
 export { StringTable } from './strings.ts';
 export * from './wire.ts';
+export * from './validate/index.ts';

@@ -1,0 +1,156 @@
+import type { Btf } from '../btf.ts';
+import { BTF_MAX_NAME_OFFSET, BTF_TYPE_SIZE } from '../wire.ts';
+import type { KernelBtfFeatures } from './features.ts';
+
+/**
+ * The id and string-offset space a blob under validation falls through to, as the kernel walks it
+ * (btf_type_by_id / btf_str_by_offset loop down base_btf while below start_id / start_str_off).
+ */
+export interface BtfSpace {
+  /** btf_nr_types(): one past the highest id reachable here, base included. */
+  readonly totalTypes: number;
+  /** hdr.str_len of this blob plus start_str_off: one past the highest string offset reachable here. */
+  readonly totalStrLen: number;
+  /** info and size/type words of type `id` (void for 0); undefined past totalTypes. */
+  typeWords(id: number): { info: number; sizeOrType: number } | undefined;
+  /** Bytes holding the string at `offset` (a view into its table, starting at the string). */
+  stringAt(offset: number): Uint8Array | undefined;
+}
+
+/** btf_type_by_id(0) is the kernel's static btf_void (kind UNKN), not NULL. */
+const VOID = { info: 0, sizeOrType: 0 } as const;
+
+/** Adapts an already-parsed vmlinux (or any base) `Btf` to the kernel's fall-through lookups. */
+export function btfSpace(btf: Btf): BtfSpace {
+  return {
+    totalTypes: btf.nrTypes,
+    totalStrLen: btf.strLen,
+    typeWords(id) {
+      if (id === 0) return VOID;
+      if (id < 0 || id >= btf.nrTypes) return undefined;
+      const t = btf.raw(id);
+      return { info: t.info, sizeOrType: t.sizeOrType };
+    },
+    stringAt(offset) {
+      const owner = btf.strings.owner(offset);
+      return owner?.bytes.subarray(offset - owner.startOffset);
+    },
+  };
+}
+
+export interface KernelHeader {
+  magic: number;
+  version: number;
+  flags: number;
+  hdrLen: number;
+  typeOff: number;
+  typeLen: number;
+  strOff: number;
+  strLen: number;
+  layoutOff: number;
+  layoutLen: number;
+}
+
+/**
+ * One blob as btf_parse_module/btf_parse_base hold it while validating: raw data, the copied header,
+ * and the record offsets btf_add_type collected so far. Ids start at the base's nr_types (start_id),
+ * string offsets at the base's str_len (start_str_off).
+ */
+export class KernelBtf implements BtfSpace {
+  readonly view: DataView;
+  header: KernelHeader = {
+    magic: 0,
+    version: 0,
+    flags: 0,
+    hdrLen: 0,
+    typeOff: 0,
+    typeLen: 0,
+    strOff: 0,
+    strLen: 0,
+    layoutOff: 0,
+    layoutLen: 0,
+  };
+  /** Absolute offsets (into `data`) of the records accepted so far, indexed by id - startId. */
+  readonly typeOffsets: number[] = [];
+  /** First id of this blob: 1 for a base, the base's nr_types for split BTF. */
+  readonly startId: number;
+  /** First string offset of this blob: 0 for a base, the base's str_len for split BTF. */
+  readonly startStrOff: number;
+
+  constructor(
+    readonly data: Uint8Array,
+    readonly features: KernelBtfFeatures,
+    readonly base?: BtfSpace,
+    readonly littleEndian = true,
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.startId = base ? base.totalTypes : 1;
+    this.startStrOff = base ? base.totalStrLen : 0;
+  }
+
+  u32(at: number): number {
+    return this.view.getUint32(at, this.littleEndian);
+  }
+
+  get totalTypes(): number {
+    return this.startId + this.typeOffsets.length;
+  }
+
+  get totalStrLen(): number {
+    return this.startStrOff + this.header.strLen;
+  }
+
+  /** Where the string section starts in `data`. */
+  get stringsStart(): number {
+    return this.header.hdrLen + this.header.strOff;
+  }
+
+  kindOf(info: number): number {
+    return (info >>> 24) & (this.features.wideInfo ? 0x7f : 0x1f);
+  }
+
+  vlenOf(info: number): number {
+    return info & (this.features.wideInfo ? 0xffffff : 0xffff);
+  }
+
+  typeWords(id: number): { info: number; sizeOrType: number } | undefined {
+    if (id === 0) return VOID;
+    if (id < this.startId) return this.base?.typeWords(id);
+    const at = this.typeOffsets[id - this.startId];
+    if (at === undefined) return undefined;
+    return { info: this.u32(at + 4), sizeOrType: this.u32(at + 8) };
+  }
+
+  stringAt(offset: number): Uint8Array | undefined {
+    if (offset < this.startStrOff) return this.base?.stringAt(offset);
+    const local = offset - this.startStrOff;
+    if (local >= this.header.strLen) return undefined;
+    return this.data.subarray(this.stringsStart + local, this.stringsStart + this.header.strLen);
+  }
+
+  /** btf_name_offset_valid. */
+  nameOffsetValid(offset: number): boolean {
+    if (offset > BTF_MAX_NAME_OFFSET) return false;
+    return this.stringAt(offset) !== undefined;
+  }
+
+  /** __btf_name_by_offset as a byte string for the log: "(anon)", the name, or "(invalid-name-offset)". */
+  logName(offset: number): string {
+    if (offset === 0) return '(anon)';
+    const s = this.stringAt(offset);
+    return s ? binary(s) : '(invalid-name-offset)';
+  }
+
+  /** btf_add_type (its E2BIG at BTF_MAX_TYPE is ignored by btf_check_all_metas, so is not modelled). */
+  addType(at: number): void {
+    this.typeOffsets.push(at);
+  }
+}
+
+/** A C string (up to NUL or the end of the table) as a one-char-per-byte string. */
+export function binary(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
+}
+
+export const RECORD_SIZE = BTF_TYPE_SIZE;
