@@ -16,10 +16,14 @@ const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
 const given = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
 const pkg =
   given ??
-  spawnSync(`${root}test/fixtures/pkg/fetch.sh`, ['linux-image-6.1.0-55-amd64-unsigned_6.1.192-1_amd64.deb'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).stdout.trim();
+  spawnSync(
+    `${root}test/fixtures/pkg/fetch.sh`,
+    ['linux-image-6.1.0-55-amd64-unsigned_6.1.192-1_amd64.deb'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).stdout.trim();
 if (!pkg) throw new Error('no package: fetch.sh failed');
 
 interface OursResult {

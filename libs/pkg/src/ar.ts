@@ -47,7 +47,9 @@ export class ArReader {
     }
     const sizeField = raw.slice(48, 58).trimEnd();
     if (!/^[0-9]{1,10}$/.test(sizeField)) {
-      throw new PkgCorruptError(`ar member header at ${headerOffset}: bad size field ${JSON.stringify(sizeField)}`);
+      throw new PkgCorruptError(
+        `ar member header at ${headerOffset}: bad size field ${JSON.stringify(sizeField)}`,
+      );
     }
     let size = Number(sizeField);
     let name = raw.slice(0, 16).trimEnd();
@@ -58,10 +60,14 @@ export class ArReader {
       // BSD: the name is stored at the start of the data and counted in its size.
       const lenField = name.slice(3);
       if (!/^[0-9]{1,4}$/.test(lenField) || Number(lenField) > size) {
-        throw new PkgCorruptError(`ar member header at ${headerOffset}: bad BSD name length ${JSON.stringify(lenField)}`);
+        throw new PkgCorruptError(
+          `ar member header at ${headerOffset}: bad BSD name length ${JSON.stringify(lenField)}`,
+        );
       }
       const nameLen = Number(lenField);
-      name = latin1.decode(await this.reader.read(nameLen, `ar member name at ${dataStart}`)).replace(/\0+$/, '');
+      name = latin1
+        .decode(await this.reader.read(nameLen, `ar member name at ${dataStart}`))
+        .replace(/\0+$/, '');
       size -= nameLen;
     } else if (name.endsWith('/') && name !== '/' && name !== '//') {
       name = name.slice(0, -1);

@@ -41,7 +41,9 @@ export class ByteReader {
       }
       const value: unknown = r.value;
       if (!(value instanceof Uint8Array)) {
-        throw new TypeError('byte source yielded a non-Uint8Array chunk (was an encoding set on the stream?)');
+        throw new TypeError(
+          'byte source yielded a non-Uint8Array chunk (was an encoding set on the stream?)',
+        );
       }
       this.chunk = value;
       this.pos = 0;

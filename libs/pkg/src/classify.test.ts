@@ -12,7 +12,12 @@ describe('classifyPath', () => {
       ['./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz.unsigned', 'vmlinuz', '7.2.13+deb14-amd64', 'none'],
       ['/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz', 'vmlinuz', '6.5.6-300.fc39.x86_64', 'none'],
       ['./lib/modules/6.1.0-55-amd64/kernel/lib/crc7.ko', 'module', '6.1.0-55-amd64', 'none'],
-      ['/usr/lib/modules/6.12.117+deb13-amd64/kernel/fs/nls/nls_ucs2_utils.ko.xz', 'module', '6.12.117+deb13-amd64', 'xz'],
+      [
+        '/usr/lib/modules/6.12.117+deb13-amd64/kernel/fs/nls/nls_ucs2_utils.ko.xz',
+        'module',
+        '6.12.117+deb13-amd64',
+        'xz',
+      ],
       ['/lib/modules/6.9.0/updates/dkms/zfs.ko.zst', 'module', '6.9.0', 'zstd'],
       ['/lib/modules/6.9.0/extra/foo.ko.gz', 'module', '6.9.0', 'gzip'],
       ['/boot/config-6.1.0-55-amd64', 'config', '6.1.0-55-amd64', 'none'],

@@ -14,7 +14,8 @@ export interface PathClass {
 }
 
 const MODULE = /^\/(?:usr\/)?lib\/modules\/([^/]+)\/.+\.ko(\.xz|\.zst|\.gz)?$/;
-const MODULES_DIR_FILE = /^\/(?:usr\/)?lib\/modules\/([^/]+)\/(vmlinuz|vmlinuz\.unsigned|config|System\.map|symvers\.gz)$/;
+const MODULES_DIR_FILE =
+  /^\/(?:usr\/)?lib\/modules\/([^/]+)\/(vmlinuz|vmlinuz\.unsigned|config|System\.map|symvers\.gz)$/;
 const BOOT_FILE = /^\/boot\/(vmlinuz|vmlinux|config|System\.map|symvers)-(.+?)(\.gz)?$/;
 const HEADERS_SYMVERS = /^\/usr\/src\/(?:linux-headers-([^/]+)|kernels\/([^/]+))\/Module\.symvers$/;
 

@@ -1,7 +1,15 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Duplex, PassThrough, Readable, Transform, pipeline, type TransformCallback, type Writable } from 'node:stream';
+import {
+  Duplex,
+  PassThrough,
+  Readable,
+  Transform,
+  pipeline,
+  type TransformCallback,
+  type Writable,
+} from 'node:stream';
 import zlib from 'node:zlib';
 import {
   PkgBadMagicError,
@@ -51,7 +59,11 @@ export function compressionMagic(compression: Exclude<Compression, 'none'>): rea
 }
 
 /** True when `bytes` at `offset` start with the magic of `compression`. */
-export function hasMagic(bytes: Uint8Array, offset: number, compression: Exclude<Compression, 'none'>): boolean {
+export function hasMagic(
+  bytes: Uint8Array,
+  offset: number,
+  compression: Exclude<Compression, 'none'>,
+): boolean {
   const magic = compressionMagic(compression);
   if (offset < 0 || offset + magic.length > bytes.length) return false;
   for (let i = 0; i < magic.length; i++) if (bytes[offset + i] !== magic[i]) return false;
@@ -154,14 +166,16 @@ export async function decompressBuffer(
   options: DecompressOptions,
 ): Promise<Uint8Array> {
   if (compression === 'none') {
-    if (bytes.length > options.maxOutputBytes) throw limitError(options.limitName, options.what, options.maxOutputBytes);
+    if (bytes.length > options.maxOutputBytes)
+      throw limitError(options.limitName, options.what, options.maxOutputBytes);
     return bytes;
   }
   if (!hasMagic(bytes, 0, compression)) {
     throw new PkgBadMagicError(`${options.what}: not ${compression} data`);
   }
   try {
-    if (compression === 'lz4') return decodeLz4Legacy(bytes, options.maxOutputBytes, options.what, options.sizeHint);
+    if (compression === 'lz4')
+      return decodeLz4Legacy(bytes, options.maxOutputBytes, options.what, options.sizeHint);
     if (compression === 'bzip2' && resolveBzip2(options.decoders) === 'js') {
       return decodeBzip2Buffer(bytes, options.maxOutputBytes, options.what);
     }
@@ -229,10 +243,12 @@ function createDecoder(compression: Exclude<Compression, 'none'>, options: Decom
     }
     case 'zstd': {
       const which = resolveZstd(decoders);
-      if (which === 'system') return new ChildDecoder('zstd', ['-dcq', `--long=${ZSTD_WINDOW_LOG_MAX}`], options.what);
+      if (which === 'system')
+        return new ChildDecoder('zstd', ['-dcq', `--long=${ZSTD_WINDOW_LOG_MAX}`], options.what);
       const napi = which === 'native' ? loadZstdNapi() : null;
       if (napi) return new napi.DecompressStream({ windowLogMax: ZSTD_WINDOW_LOG_MAX });
-      if (which === 'native') throw new PkgUnsupportedCompressionError('zstd-napi is not loadable here; use decoders.zstd = "js"');
+      if (which === 'native')
+        throw new PkgUnsupportedCompressionError('zstd-napi is not loadable here; use decoders.zstd = "js"');
       return new FzstdDecoder();
     }
     case 'bzip2':
@@ -255,8 +271,14 @@ function createDecoder(compression: Exclude<Compression, 'none'>, options: Decom
 
 /** Whole-buffer decoders know only "maxOutputBytes"; callers name the limit that applies. */
 function retagLimit(err: unknown, limitName: string): unknown {
-  if (err instanceof PkgLimitExceededError && err.limit === 'maxOutputBytes' && limitName !== 'maxOutputBytes') {
-    return new PkgLimitExceededError(limitName, err.message.replace('maxOutputBytes', limitName), { cause: err });
+  if (
+    err instanceof PkgLimitExceededError &&
+    err.limit === 'maxOutputBytes' &&
+    limitName !== 'maxOutputBytes'
+  ) {
+    return new PkgLimitExceededError(limitName, err.message.replace('maxOutputBytes', limitName), {
+      cause: err,
+    });
   }
   return err;
 }
@@ -270,7 +292,10 @@ function retagLimitSync<T>(fn: () => T, limitName: string): T {
 }
 
 function limitError(limitName: string, what: string, max: number): PkgLimitExceededError {
-  return new PkgLimitExceededError(limitName, `${what}: decompressed output exceeds ${limitName} (${max} bytes)`);
+  return new PkgLimitExceededError(
+    limitName,
+    `${what}: decompressed output exceeds ${limitName} (${max} bytes)`,
+  );
 }
 
 /** Turns any decoder failure into a typed error. */
@@ -375,7 +400,9 @@ class ChildDecoder extends Duplex {
     this.child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.on('error', (err) => {
       this.exited = true;
-      this.destroy(new PkgUnsupportedCompressionError(`${what}: cannot run ${tool}: ${err.message}`, { cause: err }));
+      this.destroy(
+        new PkgUnsupportedCompressionError(`${what}: cannot run ${tool}: ${err.message}`, { cause: err }),
+      );
     });
     // EPIPE after the tool quit on bad input: its exit status tells the story.
     this.child.stdin.on('error', () => {});
@@ -406,7 +433,8 @@ class ChildDecoder extends Duplex {
     if (this.exit.code === 0) {
       this.push(null);
     } else {
-      const detail = this.stderr.trim().split('\n').slice(-2).join('; ') || `exit ${this.exit.code ?? this.exit.signal}`;
+      const detail =
+        this.stderr.trim().split('\n').slice(-2).join('; ') || `exit ${this.exit.code ?? this.exit.signal}`;
       this.destroy(new PkgCorruptError(`${this.what}: ${this.tool} failed: ${detail}`));
     }
   }
@@ -554,7 +582,8 @@ function gunzipFirstMember(bytes: Uint8Array, options: DecompressOptions): Uint8
       maxOutputLength: options.maxOutputBytes,
     }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw limitError(options.limitName, what, options.maxOutputBytes);
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw limitError(options.limitName, what, options.maxOutputBytes);
     throw toDecodeError(err, 'gzip', what);
   }
   const end = p + result.engine.bytesWritten;

@@ -16,7 +16,12 @@ interface OracleEntry {
 
 /** `dpkg-deb -c`, normalised the way we normalise names. */
 function dpkgListing(deb: string): OracleEntry[] {
-  const types: Record<string, ArchiveEntry['type']> = { '-': 'file', d: 'directory', l: 'symlink', h: 'hardlink' };
+  const types: Record<string, ArchiveEntry['type']> = {
+    '-': 'file',
+    d: 'directory',
+    l: 'symlink',
+    h: 'hardlink',
+  };
   return run('dpkg-deb', ['-c', deb])
     .toString()
     .trimEnd()
@@ -68,7 +73,11 @@ describe('readDeb on rebuilt real kernel packages', () => {
       assert.equal(info.formatVersion, '2.0');
       const members = run('ar', ['t', deb]).toString().split('\n');
       assert.ok(members.includes(`data.tar${MEMBER_SUFFIX[c]}`));
-      assert.ok(members.includes(`control.tar${MEMBER_SUFFIX[info.controlCompression === 'xz' && c === 'bzip2' ? 'xz' : c]}`));
+      assert.ok(
+        members.includes(
+          `control.tar${MEMBER_SUFFIX[info.controlCompression === 'xz' && c === 'bzip2' ? 'xz' : c]}`,
+        ),
+      );
       const ctl = sh(`dpkg-deb --ctrl-tarfile '${deb}' | tar -t`)
         .toString()
         .trim()
@@ -79,7 +88,12 @@ describe('readDeb on rebuilt real kernel packages', () => {
       assert.equal(info.md5sums.size, 10);
 
       assert.deepEqual(
-        entries.map((e) => ({ path: e.path, type: e.type, size: e.size, linkTarget: e.type === 'symlink' ? e.linkTarget : null })),
+        entries.map((e) => ({
+          path: e.path,
+          type: e.type,
+          size: e.size,
+          linkTarget: e.type === 'symlink' ? e.linkTarget : null,
+        })),
         dpkgListing(deb),
       );
       assert.equal(info.data.entries, entries.length);
@@ -103,7 +117,10 @@ describe('readDeb on rebuilt real kernel packages', () => {
         assert.equal(info.md5sums.get(path), run('md5sum', [], { input: bytes }).toString().slice(0, 32));
       }
       assert.equal(files.get('/boot/vmlinuz-6.1.0-55-amd64')!.file.kind, 'vmlinuz');
-      assert.equal(files.get('/lib/modules/6.1.0-55-amd64/kernel/lib/crc7.ko')!.file.release, '6.1.0-55-amd64');
+      assert.equal(
+        files.get('/lib/modules/6.1.0-55-amd64/kernel/lib/crc7.ko')!.file.release,
+        '6.1.0-55-amd64',
+      );
     });
   }
 

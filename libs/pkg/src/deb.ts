@@ -41,7 +41,12 @@ export interface ReadDebOptions extends ReadOptions {
   onMetadata?: (meta: DebMetadata) => void | Promise<void>;
 }
 
-const CONTROL_SUFFIX: Record<string, Compression> = { '': 'none', '.gz': 'gzip', '.xz': 'xz', '.zst': 'zstd' };
+const CONTROL_SUFFIX: Record<string, Compression> = {
+  '': 'none',
+  '.gz': 'gzip',
+  '.xz': 'xz',
+  '.zst': 'zstd',
+};
 const DATA_SUFFIX: Record<string, Compression> = {
   '': 'none',
   '.gz': 'gzip',
@@ -76,12 +81,16 @@ async function readDebFrom(reader: ByteReader, options: ReadDebOptions, limits: 
 
   const first = await ar.next();
   if (first === null || first.name !== 'debian-binary') {
-    throw new PkgBadMagicError(`not a .deb: first member is ${first ? JSON.stringify(first.name) : 'missing'}`);
+    throw new PkgBadMagicError(
+      `not a .deb: first member is ${first ? JSON.stringify(first.name) : 'missing'}`,
+    );
   }
   checkLimit(limits, 'maxMetadataBytes', first.size, 'debian-binary size');
   const formatVersion = new TextDecoder().decode(await ar.readBody()).trim();
   if (!/^2\.[0-9]+$/.test(formatVersion)) {
-    throw new PkgBadMagicError(`not a .deb: debian-binary says ${JSON.stringify(formatVersion.slice(0, 32))}`);
+    throw new PkgBadMagicError(
+      `not a .deb: debian-binary says ${JSON.stringify(formatVersion.slice(0, 32))}`,
+    );
   }
 
   let member = await nextRequired(ar);
@@ -136,7 +145,8 @@ function memberCompression(name: string, base: string, table: Record<string, Com
     throw new PkgCorruptError(`.deb member ${JSON.stringify(name)} where ${base}.* was expected`);
   }
   const c = table[name.slice(base.length)];
-  if (c === undefined) throw new PkgUnsupportedCompressionError(`.deb member ${JSON.stringify(name)}: unknown compression`);
+  if (c === undefined)
+    throw new PkgUnsupportedCompressionError(`.deb member ${JSON.stringify(name)}: unknown compression`);
   return c;
 }
 

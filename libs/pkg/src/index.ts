@@ -3,7 +3,14 @@
  * kernel images and module files. Bytes or streams in, values out. See README.md.
  */
 export { readDeb, type DebInfo, type DebMetadata, type ReadDebOptions, type ReadOptions } from './deb.ts';
-export { readRpm, type RpmInfo, type RpmMetadata, type RpmDependency, type RpmFile, type ReadRpmOptions } from './rpm.ts';
+export {
+  readRpm,
+  type RpmInfo,
+  type RpmMetadata,
+  type RpmDependency,
+  type RpmFile,
+  type ReadRpmOptions,
+} from './rpm.ts';
 export { classifyPath, type FileKind, type FileCompression, type PathClass } from './classify.ts';
 export { extractVmlinux, locateBzImagePayload, type VmlinuzPayload, type ExtractOptions } from './vmlinuz.ts';
 export { decompressModule, type DecompressModuleOptions } from './module.ts';

@@ -13,7 +13,12 @@ const MIN_MATCH = 4;
  *
  * A 4-byte field equal to the magic starts a new concatenated stream, as in the kernel's unlz4.
  */
-export function decodeLz4Legacy(src: Uint8Array, maxOutputBytes: number, what: string, sizeHint = 0): Uint8Array {
+export function decodeLz4Legacy(
+  src: Uint8Array,
+  maxOutputBytes: number,
+  what: string,
+  sizeHint = 0,
+): Uint8Array {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   if (src.length < 4 || view.getUint32(0, true) !== LEGACY_MAGIC) {
     throw new PkgCorruptError(`${what}: not an LZ4 legacy stream`);
@@ -29,10 +34,14 @@ export function decodeLz4Legacy(src: Uint8Array, maxOutputBytes: number, what: s
     if (size === 0 || size > LEGACY_BLOCK_MAX + (LEGACY_BLOCK_MAX >>> 8) + 16) {
       throw new PkgCorruptError(`${what}: LZ4 block at ${s - 4} has implausible size ${size}`);
     }
-    if (size > src.length - s) throw new PkgTruncatedError(`${what}: LZ4 block at ${s - 4} needs ${size} bytes`);
+    if (size > src.length - s)
+      throw new PkgTruncatedError(`${what}: LZ4 block at ${s - 4} needs ${size} bytes`);
     if (out.length - d < LEGACY_BLOCK_MAX) {
       if (d >= maxOutputBytes) {
-        throw new PkgLimitExceededError('maxOutputBytes', `${what}: LZ4 output exceeds ${maxOutputBytes} bytes`);
+        throw new PkgLimitExceededError(
+          'maxOutputBytes',
+          `${what}: LZ4 output exceeds ${maxOutputBytes} bytes`,
+        );
       }
       const grown = new Uint8Array(Math.min(maxOutputBytes, Math.max(out.length * 2, d + LEGACY_BLOCK_MAX)));
       grown.set(out.subarray(0, d));
@@ -63,7 +72,8 @@ function decodeBlock(
     cap >= 0
       ? new PkgLimitExceededError('maxOutputBytes', `${what}: LZ4 output exceeds ${cap} bytes`)
       : new PkgCorruptError(`${what}: LZ4 block corrupt at ${s}: ${why}`);
-  const corrupt = (why: string): PkgCorruptError => new PkgCorruptError(`${what}: LZ4 block corrupt at ${s}: ${why}`);
+  const corrupt = (why: string): PkgCorruptError =>
+    new PkgCorruptError(`${what}: LZ4 block corrupt at ${s}: ${why}`);
   for (;;) {
     if (s >= end) throw corrupt('block ends without a final literal run');
     const token = src[s++]!;

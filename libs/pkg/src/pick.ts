@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { classifyPath, type FileCompression, type FileKind } from './classify.ts';
-import {
-  PkgCorruptError,
-  PkgLimitExceededError,
-  PkgTruncatedError,
-  PkgUsageError,
-} from './errors.ts';
+import { PkgCorruptError, PkgLimitExceededError, PkgTruncatedError, PkgUsageError } from './errors.ts';
 import type { Limits } from './limits.ts';
 
 /** Metadata of every archive entry, as `onEntry` sees it. */
@@ -131,7 +126,10 @@ export async function deliverFile(
     digest,
     read(): Promise<Uint8Array> {
       if (state === 'reading' && reading) return reading;
-      if (state !== 'open') return Promise.reject(new PkgUsageError(`${entry.path}: read() after stream() or after the callback settled`));
+      if (state !== 'open')
+        return Promise.reject(
+          new PkgUsageError(`${entry.path}: read() after stream() or after the callback settled`),
+        );
       if (entry.size > limits.maxBufferedBytes) {
         return Promise.reject(
           new PkgLimitExceededError(
@@ -147,7 +145,8 @@ export async function deliverFile(
       return reading;
     },
     stream(): Readable {
-      if (state !== 'open') throw new PkgUsageError(`${entry.path}: stream() after read() or after the callback settled`);
+      if (state !== 'open')
+        throw new PkgUsageError(`${entry.path}: stream() after read() or after the callback settled`);
       state = 'streaming';
       streamed = relay(body, ended, hash);
       return streamed;
@@ -175,13 +174,19 @@ export async function deliverFile(
   if (hash && digest && !hashOff) {
     const got = hash.digest('hex');
     if (got !== digest.hex.toLowerCase()) {
-      throw new PkgCorruptError(`${entry.path}: ${digest.algorithm} ${got} does not match the package's ${digest.hex}`);
+      throw new PkgCorruptError(
+        `${entry.path}: ${digest.algorithm} ${got} does not match the package's ${digest.hex}`,
+      );
     }
   }
 }
 
 /** Feeds the body into a PassThrough the consumer owns, with backpressure; never stalls the archive once the PassThrough is gone. */
-function relay(body: BodyStream, ended: Promise<void>, hash: ReturnType<typeof createHash> | null): PassThrough {
+function relay(
+  body: BodyStream,
+  ended: Promise<void>,
+  hash: ReturnType<typeof createHash> | null,
+): PassThrough {
   const out = new PassThrough();
   // The failure also rejects the read call; a consumer that stopped listening must not crash on it.
   out.on('error', () => {});
@@ -240,7 +245,8 @@ async function collect(
     hash?.update(chunk);
   });
   await ended;
-  if (overflow) throw new PkgCorruptError(`${entry.path}: more content than the declared ${entry.size} bytes`);
+  if (overflow)
+    throw new PkgCorruptError(`${entry.path}: more content than the declared ${entry.size} bytes`);
   if (n !== entry.size) throw new PkgTruncatedError(`${entry.path}: ${n} of ${entry.size} bytes`);
   return out;
 }

@@ -99,13 +99,19 @@ export async function readLead(reader: ByteReader): Promise<RpmLead> {
  * Reads one header structure (magic, index, data store). `align8` pads the reader to the next
  * 8-byte boundary afterwards, as the signature header requires.
  */
-export async function readHeader(reader: ByteReader, limits: Limits, what: string, align8: boolean): Promise<RpmHeader> {
+export async function readHeader(
+  reader: ByteReader,
+  limits: Limits,
+  what: string,
+  align8: boolean,
+): Promise<RpmHeader> {
   const intro = await reader.read(16, `${what} intro`);
   if (!HEADER_MAGIC.every((b, i) => intro[i] === b)) throw new PkgBadMagicError(`${what}: bad header magic`);
   const view = new DataView(intro.buffer, intro.byteOffset, intro.byteLength);
   const nindex = view.getUint32(8, false);
   const hsize = view.getUint32(12, false);
-  if (nindex === 0 || nindex > MAX_INDEX_ENTRIES) throw new PkgCorruptError(`${what}: ${nindex} index entries`);
+  if (nindex === 0 || nindex > MAX_INDEX_ENTRIES)
+    throw new PkgCorruptError(`${what}: ${nindex} index entries`);
   checkLimit(limits, 'maxMetadataBytes', nindex * 16 + hsize, `${what} size`);
   const indexBytes = await reader.read(nindex * 16, `${what} index`);
   const store = await reader.read(hsize, `${what} data store`);
@@ -132,9 +138,12 @@ function decodeValue(store: Uint8Array, e: RawIndexEntry, what: string): RpmTagV
   const sv = new DataView(store.buffer, store.byteOffset, store.byteLength);
   const fixed = (width: number): void => {
     // Offsets and counts are checked in wide arithmetic: count * width can pass 2^32.
-    if (e.offset % width !== 0 && width > 1) throw new PkgCorruptError(`${what}: misaligned offset ${e.offset}`);
+    if (e.offset % width !== 0 && width > 1)
+      throw new PkgCorruptError(`${what}: misaligned offset ${e.offset}`);
     if (e.offset + e.count * width > store.length) {
-      throw new PkgCorruptError(`${what}: ${e.count}×${width} bytes at ${e.offset} overrun the ${store.length}-byte store`);
+      throw new PkgCorruptError(
+        `${what}: ${e.count}×${width} bytes at ${e.offset} overrun the ${store.length}-byte store`,
+      );
     }
   };
   const strings = (n: number): string[] => {
@@ -174,7 +183,8 @@ function decodeValue(store: Uint8Array, e: RawIndexEntry, what: string): RpmTagV
       return strings(1)[0]!;
     case RawType.STRING_ARRAY:
     case RawType.I18NSTRING:
-      if (e.count > store.length) throw new PkgCorruptError(`${what}: ${e.count} strings in a ${store.length}-byte store`);
+      if (e.count > store.length)
+        throw new PkgCorruptError(`${what}: ${e.count} strings in a ${store.length}-byte store`);
       return strings(e.count);
     default:
       throw new PkgCorruptError(`${what}: unknown type ${e.type}`);

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decompressModule, extractVmlinux, readRpm, PkgError, type ArchiveEntry, type PickedFile } from './index.ts';
+import {
+  decompressModule,
+  extractVmlinux,
+  readRpm,
+  PkgError,
+  type ArchiveEntry,
+  type PickedFile,
+} from './index.ts';
 import { fixture, fixtureBytes, fixtureNames, run, sh, sha256 } from './test-support.ts';
 
 const REL = '6.1.192-1.fixture.x86_64';
@@ -29,28 +36,44 @@ describe('readRpm on Fedora-layout kernel rpms', () => {
     it(`${name}: header, file list, payload and contents equal rpm's`, async () => {
       const { info, entries, files } = await readAll(rpm, { verifyDigests: true });
       assert.equal(info.name, rpmQuery(rpm, '%{NAME}'));
-      assert.equal(`${info.version}-${info.release}.${info.arch}`, rpmQuery(rpm, '%{VERSION}-%{RELEASE}.%{ARCH}'));
+      assert.equal(
+        `${info.version}-${info.release}.${info.arch}`,
+        rpmQuery(rpm, '%{VERSION}-%{RELEASE}.%{ARCH}'),
+      );
       assert.equal(info.epoch, null);
       assert.equal(info.payloadCompressor, rpmQuery(rpm, '%{PAYLOADCOMPRESSOR}'));
       assert.equal(info.payloadCompressor, /\.(\w+)\.rpm$/.exec(name)![1]);
       assert.equal(info.sourceRpm, rpmQuery(rpm, '%{SOURCERPM}'));
-      const deps = (flag: string) => run('rpm', ['-qp', '--nosignature', flag, rpm]).toString().trim().split('\n').sort();
+      const deps = (flag: string) =>
+        run('rpm', ['-qp', '--nosignature', flag, rpm]).toString().trim().split('\n').sort();
       const fmt = (d: { name: string; flags: number; version: string }) => {
-        const sense = ((d.flags & 2 ? '<' : '') + (d.flags & 4 ? '>' : '') + (d.flags & 8 ? '=' : '')) || '';
+        const sense = (d.flags & 2 ? '<' : '') + (d.flags & 4 ? '>' : '') + (d.flags & 8 ? '=' : '') || '';
         return d.version ? `${d.name} ${sense} ${d.version}` : d.name;
       };
       assert.deepEqual(info.requires.map(fmt).sort(), deps('--requires'));
       assert.deepEqual(info.provides.map(fmt).sort(), deps('--provides'));
 
       // The header's file list is what rpm -qlp prints; sizes and digests too.
-      assert.deepEqual(info.files.map((f) => f.path), rpmQuery(rpm, '[%{FILENAMES}\n]').trimEnd().split('\n'));
-      assert.deepEqual(info.files.map((f) => String(f.size)), rpmQuery(rpm, '[%{FILESIZES}\n]').trimEnd().split('\n'));
-      assert.deepEqual(info.files.map((f) => f.digest?.hex ?? ''), rpmQuery(rpm, '[%{FILEDIGESTS}\n]').split('\n').slice(0, -1));
+      assert.deepEqual(
+        info.files.map((f) => f.path),
+        rpmQuery(rpm, '[%{FILENAMES}\n]').trimEnd().split('\n'),
+      );
+      assert.deepEqual(
+        info.files.map((f) => String(f.size)),
+        rpmQuery(rpm, '[%{FILESIZES}\n]').trimEnd().split('\n'),
+      );
+      assert.deepEqual(
+        info.files.map((f) => f.digest?.hex ?? ''),
+        rpmQuery(rpm, '[%{FILEDIGESTS}\n]').split('\n').slice(0, -1),
+      );
       assert.ok(info.files.some((f) => f.digest?.algorithm === 'sha256'));
 
       // The payload is what rpm2cpio | cpio -t lists (no %ghost files).
       const cpio = sh(`rpm2cpio '${rpm}' | cpio -t --quiet`).toString().trimEnd().split('\n');
-      assert.deepEqual(entries.map((e) => e.path), cpio.map((p) => p.replace(/^\./, '')));
+      assert.deepEqual(
+        entries.map((e) => e.path),
+        cpio.map((p) => p.replace(/^\./, '')),
+      );
       assert.equal(info.payload.entries, entries.length);
 
       for (const [path, { file, bytes }] of files) {
@@ -82,7 +105,12 @@ describe('readRpm on Fedora-layout kernel rpms', () => {
     const debModules = new Map<string, string>();
     const deb = fixture('deb/linux-image-6.1-xz.deb');
     for (const m of ['lib/crc7', 'drivers/input/keyboard/xtkbd', 'crypto/zstd']) {
-      debModules.set(m, sha256(sh(`dpkg-deb --fsys-tarfile '${deb}' | tar -xO './lib/modules/6.1.0-55-amd64/kernel/${m}.ko'`)));
+      debModules.set(
+        m,
+        sha256(
+          sh(`dpkg-deb --fsys-tarfile '${deb}' | tar -xO './lib/modules/6.1.0-55-amd64/kernel/${m}.ko'`),
+        ),
+      );
     }
     for (const [path, { file, bytes }] of files) {
       assert.equal(file.kind, 'module');

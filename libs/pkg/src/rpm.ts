@@ -6,7 +6,14 @@ import type { ReadOptions } from './deb.ts';
 import { PkgCorruptError, PkgUnsupportedCompressionError } from './errors.ts';
 import { checkLimit, resolveLimits, type Limits } from './limits.ts';
 import { normalizeEntryPath } from './paths.ts';
-import { CallbackError, callSync, defaultSelect, deliverFile, type ArchiveEntry, type FileDigest } from './pick.ts';
+import {
+  CallbackError,
+  callSync,
+  defaultSelect,
+  deliverFile,
+  type ArchiveEntry,
+  type FileDigest,
+} from './pick.ts';
 import {
   RpmTag,
   readHeader,
@@ -75,7 +82,12 @@ const COMPRESSORS: Record<string, Compression> = {
   zstd: 'zstd',
 };
 
-const DIGEST_ALGOS: Record<number, FileDigest['algorithm']> = { 1: 'md5', 2: 'sha1', 8: 'sha256', 10: 'sha512' };
+const DIGEST_ALGOS: Record<number, FileDigest['algorithm']> = {
+  1: 'md5',
+  2: 'sha1',
+  8: 'sha256',
+  10: 'sha512',
+};
 const GHOST = 0x40;
 const S_IFMT = 0o170000;
 
@@ -166,10 +178,12 @@ function fileList(h: RpmHeader, limits: Limits): RpmFile[] {
   if (basenames.length > 0) {
     const dirnames = tagStrings(h, RpmTag.DIRNAMES);
     const dirindexes = tagNumbers(h, RpmTag.DIRINDEXES);
-    if (dirindexes.length !== basenames.length) throw new PkgCorruptError('rpm header: DIRINDEXES and BASENAMES differ in length');
+    if (dirindexes.length !== basenames.length)
+      throw new PkgCorruptError('rpm header: DIRINDEXES and BASENAMES differ in length');
     paths = basenames.map((base, i) => {
       const dir = dirnames[dirindexes[i]!];
-      if (dir === undefined) throw new PkgCorruptError(`rpm header: file ${i} has dir index ${dirindexes[i]} out of range`);
+      if (dir === undefined)
+        throw new PkgCorruptError(`rpm header: file ${i} has dir index ${dirindexes[i]} out of range`);
       return dir + base;
     });
   } else {
@@ -184,8 +198,12 @@ function fileList(h: RpmHeader, limits: Limits): RpmFile[] {
   const links = tagStrings(h, RpmTag.FILELINKTOS);
   // Absent FILEDIGESTALGO means MD5, rpm's original file digest.
   const algorithm = DIGEST_ALGOS[tagNumbers(h, RpmTag.FILEDIGESTALGO)[0] ?? 1] ?? null;
-  for (const [name, list] of [['sizes', sizes], ['modes', modes]] as const) {
-    if (list.length !== n) throw new PkgCorruptError(`rpm header: ${n} files but ${list.length} file ${name}`);
+  for (const [name, list] of [
+    ['sizes', sizes],
+    ['modes', modes],
+  ] as const) {
+    if (list.length !== n)
+      throw new PkgCorruptError(`rpm header: ${n} files but ${list.length} file ${name}`);
   }
   return paths.map((path, i) => {
     const size = sizes[i]!;
@@ -236,7 +254,8 @@ async function walkCpio(
     const path = normalizeEntryPath(h.name, limits);
     const type = entryType(h.mode);
     const declared = byPath.get(path);
-    if (declared && (declared.flags & GHOST) !== 0) throw new PkgCorruptError(`rpm payload carries %ghost file ${path}`);
+    if (declared && (declared.flags & GHOST) !== 0)
+      throw new PkgCorruptError(`rpm payload carries %ghost file ${path}`);
     let linkTarget: string | null = null;
     if (type === 'symlink') {
       checkLimit(limits, 'maxPathLength', h.size, `${path} link target`);

@@ -3,7 +3,16 @@ import tar from 'tar-stream';
 import { PkgCorruptError, PkgError, PkgTruncatedError } from './errors.ts';
 import { checkLimit, type Limits } from './limits.ts';
 import { normalizeEntryPath } from './paths.ts';
-import { CallbackError, callSync, defaultSelect, deliverFile, type BodyStream, type FileDigest, type ArchiveEntry, type PickOptions } from './pick.ts';
+import {
+  CallbackError,
+  callSync,
+  defaultSelect,
+  deliverFile,
+  type BodyStream,
+  type FileDigest,
+  type ArchiveEntry,
+  type PickOptions,
+} from './pick.ts';
 
 export interface TarSummary {
   /** Entries in the archive (pax/GNU extension headers not counted). */
@@ -134,13 +143,18 @@ class TarTail extends Transform {
   private last: Buffer = Buffer.alloc(0);
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.total += chunk.length;
-    this.last = chunk.length >= 1024 ? chunk.subarray(chunk.length - 1024) : Buffer.concat([this.last, chunk]).subarray(-1024);
+    this.last =
+      chunk.length >= 1024
+        ? chunk.subarray(chunk.length - 1024)
+        : Buffer.concat([this.last, chunk]).subarray(-1024);
     cb(null, chunk);
   }
   checkEnd(what: string): void {
     const zeros = this.last.length === 1024 && this.last.every((b) => b === 0);
     if (this.total % 512 !== 0 || !zeros) {
-      throw new PkgTruncatedError(`${what}: tar archive has no end-of-archive marker (cut after ${this.total} bytes)`);
+      throw new PkgTruncatedError(
+        `${what}: tar archive has no end-of-archive marker (cut after ${this.total} bytes)`,
+      );
     }
   }
 }

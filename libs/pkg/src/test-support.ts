@@ -19,12 +19,17 @@ export function fixtureNames(dir: string): string[] {
 }
 
 /** Runs a tool and returns its stdout; throws with its stderr when it fails. */
-export function run(cmd: string, args: string[], options: { input?: Uint8Array; shell?: boolean } = {}): Buffer {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: Uint8Array; shell?: boolean } = {},
+): Buffer {
   const r = options.shell
     ? spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { input: options.input, maxBuffer: 1 << 30 })
     : spawnSync(cmd, args, { input: options.input, maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString()}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString()}`);
   return r.stdout;
 }
 
@@ -69,4 +74,9 @@ export async function waitNoChildren(timeoutMs = 3000): Promise<string[]> {
     live = liveChildren();
   }
   return live;
+}
+
+/** `readelf -h` of in-memory ELF bytes (readelf needs a file). */
+export function readelfHeader(bytes: Uint8Array): string {
+  return sh('f=$(mktemp) && cat > "$f" && readelf -h "$f"; rc=$?; rm -f "$f"; exit $rc', bytes).toString();
 }

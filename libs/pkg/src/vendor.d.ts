@@ -8,7 +8,10 @@ declare module 'lzma-native' {
     bufsize?: number;
     synchronous?: boolean;
   }
-  export function createStream(coder: 'autoDecoder' | 'streamDecoder' | 'aloneDecoder', options?: LzmaStreamOptions): Duplex;
+  export function createStream(
+    coder: 'autoDecoder' | 'streamDecoder' | 'aloneDecoder',
+    options?: LzmaStreamOptions,
+  ): Duplex;
   export const CONCATENATED: number;
   const lzma: { createStream: typeof createStream; CONCATENATED: number };
   export default lzma;

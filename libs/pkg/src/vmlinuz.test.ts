@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { decodeLz4Legacy } from './lz4-legacy.ts';
 import { extractVmlinux, locateBzImagePayload, PkgError, type Compression } from './index.ts';
-import { fixture, fixtureBytes, run, sh, sha256 } from './test-support.ts';
+import { fixtureBytes, readelfHeader, sh, sha256 } from './test-support.ts';
 
 const COMPRESSORS = ['xz', 'zstd', 'lz4', 'gzip', 'bzip2', 'lzma'] as const;
 /** The system tool that decodes each payload: the oracle. */
@@ -30,7 +30,6 @@ describe('extractVmlinux on bzImages with every kernel compressor', () => {
   for (const c of COMPRESSORS) {
     it(`${c}: setup header located, payload decoded like ${ORACLE[c]}`, async () => {
       const image = fixtureBytes(`vmlinuz/vmlinuz-${c}`);
-      assert.match(run('file', ['-b', fixture(`vmlinuz/vmlinuz-${c}`)]).toString(), /^Linux kernel x86 boot executable bzImage/);
       const p = locateBzImagePayload(image)!;
       assert.equal(p.source, 'bzimage');
       assert.equal(p.compression, c as Compression);
@@ -41,7 +40,7 @@ describe('extractVmlinux on bzImages with every kernel compressor', () => {
       assert.equal(p.decompressedSize, expected.length);
       const out = await extractVmlinux(image);
       assert.equal(sha256(out), sha256(expected));
-      assert.match(sh('file -b -', out).toString(), /^ELF 64-bit LSB executable, x86-64/);
+      assert.match(readelfHeader(out), /Type:\s+EXEC[\s\S]*Machine:\s+Advanced Micro Devices X86-64/);
     });
   }
 
@@ -65,7 +64,9 @@ describe('extractVmlinux on bzImages with every kernel compressor', () => {
     for (const c of ['xz', 'gzip', 'bzip2', 'lz4', 'lzma'] as const) {
       const payload = payloadOf(fixtureBytes(`vmlinuz/vmlinuz-${c}`));
       // Leading junk that itself contains false magic starts, trailing junk after the stream.
-      const junk = Buffer.from([0x1f, 0x8b, 0x08, 0, 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x42, 0x5a, 0x68, 0x39, 1, 2]);
+      const junk = Buffer.from([
+        0x1f, 0x8b, 0x08, 0, 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x42, 0x5a, 0x68, 0x39, 1, 2,
+      ]);
       const image = Buffer.concat([junk, payload, c === 'lz4' ? Buffer.alloc(0) : Buffer.from('trailing')]);
       assert.equal(locateBzImagePayload(image), null);
       assert.equal(sha256(await extractVmlinux(image)), sha256(elf), c);
@@ -135,13 +136,25 @@ describe('LZ4 legacy decoder', () => {
     };
     const started = Date.now();
     // Literal length made of 8 MiB of 0xff: would copy past everything.
-    assert.throws(() => decodeLz4Legacy(block(Buffer.alloc(8 << 20, 0xff)), 1 << 30, 't'), isCode('PKG_CORRUPT'));
+    assert.throws(
+      () => decodeLz4Legacy(block(Buffer.alloc(8 << 20, 0xff)), 1 << 30, 't'),
+      isCode('PKG_CORRUPT'),
+    );
     // Match offset pointing before the block start.
-    assert.throws(() => decodeLz4Legacy(block(Buffer.from([0x10, 0x41, 0xff, 0xff, 0x00])), 1 << 30, 't'), isCode('PKG_CORRUPT'));
+    assert.throws(
+      () => decodeLz4Legacy(block(Buffer.from([0x10, 0x41, 0xff, 0xff, 0x00])), 1 << 30, 't'),
+      isCode('PKG_CORRUPT'),
+    );
     // Block size larger than what follows.
-    assert.throws(() => decodeLz4Legacy(Buffer.concat([header, Buffer.from([0x10, 0, 0, 0, 1])]), 1 << 30, 't'), isCode('PKG_TRUNCATED'));
+    assert.throws(
+      () => decodeLz4Legacy(Buffer.concat([header, Buffer.from([0x10, 0, 0, 0, 1])]), 1 << 30, 't'),
+      isCode('PKG_TRUNCATED'),
+    );
     // Block size field beyond any legal block.
-    assert.throws(() => decodeLz4Legacy(Buffer.concat([header, Buffer.from([0xff, 0xff, 0xff, 0x7f])]), 1 << 30, 't'), isCode('PKG_CORRUPT'));
+    assert.throws(
+      () => decodeLz4Legacy(Buffer.concat([header, Buffer.from([0xff, 0xff, 0xff, 0x7f])]), 1 << 30, 't'),
+      isCode('PKG_CORRUPT'),
+    );
     assert.ok(Date.now() - started < 2000);
   });
 });

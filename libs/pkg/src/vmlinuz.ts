@@ -5,7 +5,13 @@ import {
   type Compression,
   type DecoderOptions,
 } from './compression.ts';
-import { PkgBadMagicError, PkgCorruptError, PkgError, PkgTruncatedError, PkgUnsupportedCompressionError } from './errors.ts';
+import {
+  PkgBadMagicError,
+  PkgCorruptError,
+  PkgError,
+  PkgTruncatedError,
+  PkgUnsupportedCompressionError,
+} from './errors.ts';
 import { resolveLimits, type Limits } from './limits.ts';
 
 /** Where a kernel image keeps its compressed vmlinux. */
@@ -60,14 +66,18 @@ export function locateBzImagePayload(image: Uint8Array): VmlinuzPayload | null {
   const total = view.getUint32(PAYLOAD_LENGTH, true);
   if (total < 8) throw new PkgCorruptError(`bzImage: payload_length ${total} is too small`);
   if (offset + total > image.length) {
-    throw new PkgTruncatedError(`bzImage: payload ${offset}+${total} runs past the image end (${image.length})`);
+    throw new PkgTruncatedError(
+      `bzImage: payload ${offset}+${total} runs past the image end (${image.length})`,
+    );
   }
   const length = total - 4;
   const decompressedSize = view.getUint32(offset + length, true);
   const compression = detectCompression(image.subarray(offset, offset + Math.min(length, 8)));
   if (compression === null) {
     const head = Buffer.from(image.subarray(offset, offset + 4)).toString('hex');
-    throw new PkgUnsupportedCompressionError(`bzImage: payload starts with ${head}, no supported compression`);
+    throw new PkgUnsupportedCompressionError(
+      `bzImage: payload starts with ${head}, no supported compression`,
+    );
   }
   return { source: 'bzimage', compression, offset, length, decompressedSize };
 }
@@ -101,24 +111,39 @@ async function decodePayload(
   decoders: DecoderOptions | undefined,
   trailingAllowed: boolean,
 ): Promise<Uint8Array> {
-  return decompressBuffer(image.subarray(payload.offset, payload.offset + payload.length), payload.compression, {
-    decoders,
-    maxOutputBytes: limits.maxVmlinuxBytes,
-    limitName: 'maxVmlinuxBytes',
-    maxBufferedInput: limits.maxVmlinuxBytes,
-    what: `vmlinuz ${payload.compression} payload at ${payload.offset}`,
-    sizeHint: payload.decompressedSize ?? 0,
-    trailingAllowed,
-  });
+  return decompressBuffer(
+    image.subarray(payload.offset, payload.offset + payload.length),
+    payload.compression,
+    {
+      decoders,
+      maxOutputBytes: limits.maxVmlinuxBytes,
+      limitName: 'maxVmlinuxBytes',
+      maxBufferedInput: limits.maxVmlinuxBytes,
+      what: `vmlinuz ${payload.compression} payload at ${payload.offset}`,
+      sizeHint: payload.decompressedSize ?? 0,
+      trailingAllowed,
+    },
+  );
 }
 
-const SCAN_ORDER: ReadonlyArray<Exclude<Compression, 'none'>> = ['gzip', 'xz', 'zstd', 'lz4', 'bzip2', 'lzma'];
+const SCAN_ORDER: ReadonlyArray<Exclude<Compression, 'none'>> = [
+  'gzip',
+  'xz',
+  'zstd',
+  'lz4',
+  'bzip2',
+  'lzma',
+];
 
 /**
  * No setup header: try every offset where a compression magic starts, in file order, and keep the
  * first one that decompresses to an ELF (the approach of the kernel's scripts/extract-vmlinux).
  */
-async function scanForVmlinux(image: Uint8Array, limits: Limits, decoders: DecoderOptions | undefined): Promise<Uint8Array> {
+async function scanForVmlinux(
+  image: Uint8Array,
+  limits: Limits,
+  decoders: DecoderOptions | undefined,
+): Promise<Uint8Array> {
   let lastError: unknown = null;
   let candidates = 0;
   for (let off = 0; off + 4 <= image.length; off++) {
@@ -143,8 +168,12 @@ async function scanForVmlinux(image: Uint8Array, limits: Limits, decoders: Decod
       }
     }
   }
-  if (candidates === 0) throw new PkgBadMagicError('kernel image: not an ELF, no bzImage header, no compressed payload found');
-  throw new PkgCorruptError(`kernel image: none of ${candidates} compressed candidates decompresses to an ELF`, {
-    cause: lastError,
-  });
+  if (candidates === 0)
+    throw new PkgBadMagicError('kernel image: not an ELF, no bzImage header, no compressed payload found');
+  throw new PkgCorruptError(
+    `kernel image: none of ${candidates} compressed candidates decompresses to an ELF`,
+    {
+      cause: lastError,
+    },
+  );
 }
