@@ -269,8 +269,13 @@ describe('readDeb consumer contract', () => {
       [...a.files].map(([p, f]) => [p, sha256(f.bytes)]),
       [...b.files].map(([p, f]) => [p, sha256(f.bytes)]),
     );
-    const z = await readAll(fixture('deb/linux-image-6.1-zstd.deb'), { decoders: { zstd: 'js' } });
-    assert.equal(z.files.size, 9);
+    const zstdDeb = fixture('deb/linux-image-6.1-zstd.deb');
+    const digests = (r: Awaited<ReturnType<typeof readAll>>) =>
+      [...r.files].map(([p, f]) => [p, sha256(f.bytes)]);
+    const zNative = digests(await readAll(zstdDeb));
+    assert.equal(zNative.length, 9);
+    assert.deepEqual(digests(await readAll(zstdDeb, { decoders: { zstd: 'js' } })), zNative);
+    assert.deepEqual(digests(await readAll(zstdDeb, { decoders: { zstd: 'system' } })), zNative);
     const bz = await readAll(fixture('deb/linux-image-6.1-bzip2.deb'), { decoders: { bzip2: 'js' } });
     assert.equal(bz.files.size, 9);
   });
