@@ -1,0 +1,141 @@
+// Ground truth: boot real Debian kernels under QEMU, load fixture modules with finit_module (vermagic
+// and modversions ignored), and hold the validator's predictions against what the kernel did:
+// /sys/kernel/btf/<module> present or not, and dmesg's "BPF:" / "failed to validate module" lines.
+// Fails loudly when qemu, busybox-static, cpio, gcc or the pinned kernel packages are missing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Btf, validateModuleBtf, type ModuleBtfVerdict } from '@btfwatch/btf';
+import { ElfFile, modInfoValue, readModInfo } from '@btfwatch/elf';
+import { configFlags, parseKernelConfig } from '@btfwatch/compat';
+import { RELEASES, btfFixture, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
+import {
+  bootWithModules,
+  extractVmlinuz,
+  pinnedPackage,
+  requireTools,
+  type Phase,
+} from './support/qemu/boot.ts';
+
+interface Module {
+  file: string;
+  name: string;
+  depends: string[];
+  bytes: Uint8Array;
+}
+
+function modules(release: string): Module[] {
+  const all = moduleNames(release).map((file) => {
+    const bytes = moduleElf(release, file);
+    const info = readModInfo(ElfFile.parse(bytes));
+    const name = modInfoValue(info, 'name') ?? file.replace(/\.ko$/, '').replace(/-/g, '_');
+    const depends = (modInfoValue(info, 'depends') ?? '').split(',').filter(Boolean);
+    return { file, name, depends, bytes };
+  });
+  // Dependencies first (stp needs llc); modules outside the fixture set are built into the kernel or absent.
+  const byName = new Map(all.map((m) => [m.name, m]));
+  const ordered: Module[] = [];
+  const visit = (m: Module, path: string[]) => {
+    if (ordered.includes(m)) return;
+    if (path.includes(m.name)) throw new Error(`dependency cycle ${path.join(' -> ')}`);
+    for (const d of m.depends) {
+      const dep = byName.get(d);
+      if (dep) visit(dep, [...path, m.name]);
+    }
+    ordered.push(m);
+  };
+  for (const m of all) visit(m, []);
+  return ordered;
+}
+
+function predict(m: Module, kernelRelease: string, kernelVersion: string): ModuleBtfVerdict {
+  const elf = ElfFile.parse(m.bytes);
+  const btf = elf.sectionDataByName('.BTF');
+  assert.ok(btf, `${m.file} has .BTF`);
+  const flags = configFlags(parseKernelConfig(btfFixture(`${kernelRelease}/config.xz`).toString()));
+  return validateModuleBtf(
+    btf,
+    Btf.parse(vmlinuxBtf(kernelRelease)),
+    { kernelVersion, allowBtfMismatch: flags.MODULE_ALLOW_BTF_MISMATCH },
+    m.name,
+    { distilledBase: elf.sectionDataByName('.BTF.base') },
+  );
+}
+
+/** The lines of dmesg that module BTF validation produces. */
+function btfLines(dmesg: string[]): string[] {
+  return dmesg.filter(
+    (l) =>
+      l.startsWith('BPF:') ||
+      l.startsWith('failed to validate module') ||
+      l.startsWith('Kernel module BTF mismatch'),
+  );
+}
+
+const phase = (label: string, mods: Module[], unload: boolean): Phase => ({
+  label,
+  modules: mods.map((m) => [m.file, m.bytes]),
+  ...(unload ? { unload: [...mods].reverse().map((m) => m.name) } : {}),
+});
+
+test('6.1.0-56 (6.1.192-2) kernel: its own modules load with BTF, 6.1.0-55 modules load without it, dmesg as predicted', () => {
+  requireTools();
+  const vmlinuz = extractVmlinuz(
+    pinnedPackage('linux-image-6.1.0-56-amd64-unsigned'),
+    mkdtempSync(join(tmpdir(), 'k56-')),
+  );
+  const own = modules(RELEASES.bookworm56);
+  const other = modules(RELEASES.bookworm55);
+  const boot = bootWithModules(vmlinuz, [phase('own', own, true), phase('other', other, false)]);
+  console.log(`6.1.0-56 boot: ${boot.seconds.toFixed(1)} s`);
+  const [ownRun, otherRun] = boot.phases;
+  assert.ok(ownRun && otherRun);
+
+  for (const m of own) {
+    assert.equal(ownRun.loads.get(m.file), 0, `${m.file} loads`);
+    assert.ok(ownRun.btf.includes(m.name), `/sys/kernel/btf/${m.name} exists`);
+    const p = predict(m, RELEASES.bookworm56, '6.1.192');
+    assert.ok(p.ok && p.btf === 'loaded', `validator accepts ${m.file}`);
+    assert.equal(ownRun.unloads.get(m.name), 0, `${m.name} unloads`);
+  }
+
+  const expected: string[] = [];
+  for (const m of other) {
+    assert.equal(otherRun.loads.get(m.file), 0, `${m.file} loads (MODULE_ALLOW_BTF_MISMATCH=y)`);
+    assert.ok(!otherRun.btf.includes(m.name), `${m.name} has no /sys/kernel/btf entry`);
+    const p = predict(m, RELEASES.bookworm56, '6.1.192');
+    assert.ok(!p.ok, `validator rejects ${m.file}`);
+    assert.equal(p.load, 'loads-without-btf');
+    expected.push(...p.log, ...p.onceLog);
+  }
+  assert.deepEqual(otherRun.btf, ['vmlinux']);
+  // Every BTF line of the boot, in order: none from the first phase, exactly the predicted ones after.
+  assert.deepEqual(btfLines(boot.dmesg), expected);
+});
+
+test('6.1.0-55 (6.1.192-1) kernel with 6.1.0-56 modules: the kernel keeps exactly the BTF the validator accepts', () => {
+  requireTools();
+  const vmlinuz = extractVmlinuz(
+    pinnedPackage('linux-image-6.1.0-55-amd64-unsigned'),
+    mkdtempSync(join(tmpdir(), 'k55-')),
+  );
+  const mods = modules(RELEASES.bookworm56);
+  const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
+  console.log(`6.1.0-55 boot: ${boot.seconds.toFixed(1)} s`);
+  const [run] = boot.phases;
+  assert.ok(run);
+  const expected: string[] = [];
+  const kept: string[] = [];
+  for (const m of mods) {
+    assert.equal(run.loads.get(m.file), 0, `${m.file} loads`);
+    const p = predict(m, RELEASES.bookworm55, '6.1.192');
+    assert.equal(run.btf.includes(m.name), p.ok, `${m.name}: kernel kept BTF iff the validator accepts it`);
+    if (p.ok) kept.push(m.name);
+    else expected.push(...p.log, ...p.onceLog);
+  }
+  // These pass the kernel's checks while their ids point into a different vmlinux: not proof of correctness.
+  assert.deepEqual(kept.sort(), ['crc_itu_t', 'nls_cp437', 'udp_tunnel']);
+  assert.deepEqual(btfLines(boot.dmesg), expected);
+});

@@ -1,0 +1,199 @@
+// Boots a Debian kernel under QEMU (TCG) with a busybox initramfs that loads modules in phases and
+// reports what the kernel did: per-module finit_module results, /sys/kernel/btf after each phase, dmesg.
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../fixtures.ts';
+
+const QEMU = 'qemu-system-x86_64';
+
+/** Fails (never skips) when a tool the ground-truth test needs is missing: CI installs them. */
+export function requireTools(): void {
+  for (const [tool, pkg] of [
+    [QEMU, 'qemu-system-x86'],
+    ['busybox', 'busybox-static'],
+    ['cpio', 'cpio'],
+    ['gcc', 'gcc + libc6-dev'],
+    ['dpkg-deb', 'dpkg'],
+  ] as const) {
+    const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
+    if (r.status !== 0)
+      throw new Error(`${tool} is required for the kernel ground-truth test (install ${pkg})`);
+  }
+  const busybox = execFileSync('sh', ['-c', 'command -v busybox']).toString().trim();
+  const file = spawnSync('file', ['-L', busybox]).stdout?.toString() ?? '';
+  if (file && !/statically linked|static-pie/.test(file))
+    throw new Error(`${busybox} is not static (install busybox-static)`);
+}
+
+/** Path of a pinned package from the cache (downloaded on first use); throws when it cannot be had. */
+export function pinnedPackage(nameSubstring: string): string {
+  const script = join(repoRoot, 'test', 'fixtures', 'fetch-packages.sh');
+  const r = spawnSync('bash', [script, nameSubstring], { encoding: 'utf8' });
+  const path = r.stdout.trim().split('\n').filter(Boolean);
+  if (r.status !== 0 || path.length !== 1 || !existsSync(path[0] ?? '')) {
+    throw new Error(`pinned package ${nameSubstring} unavailable: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  return path[0] as string;
+}
+
+/** Extracts /boot/vmlinuz-* from a linux-image .deb into `dir`. */
+export function extractVmlinuz(deb: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', [
+    '-c',
+    `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*'`,
+    'sh',
+    deb,
+    dir,
+  ]);
+  const boot = join(dir, 'boot');
+  const name = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
+  if (!name) throw new Error(`no vmlinuz in ${deb}`);
+  return join(boot, name);
+}
+
+export interface Phase {
+  /** Marker label; also the initramfs directory the modules sit in. */
+  label: string;
+  /** Uncompressed .ko files in load order (dependencies first): [file name, bytes]. */
+  modules: Array<[string, Uint8Array]>;
+  /** Module names to delete_module after the phase (reverse dependency order). */
+  unload?: string[];
+}
+
+export interface PhaseResult {
+  label: string;
+  /** finit_module result per file: 0 or -errno. */
+  loads: Map<string, number>;
+  unloads: Map<string, number>;
+  /** Entries of /sys/kernel/btf after the phase. */
+  btf: string[];
+}
+
+export interface BootResult {
+  phases: PhaseResult[];
+  /** dmesg text lines with the "[   1.234567] " prefix removed. */
+  dmesg: string[];
+  seconds: number;
+  raw: string;
+}
+
+/** Builds the initramfs (busybox, static loader, modules, /init), boots it and parses the report. */
+export function bootWithModules(
+  vmlinuz: string,
+  phases: Phase[],
+  options: { timeoutMs?: number } = {},
+): BootResult {
+  const work = mkdtempSync(join(tmpdir(), 'btfwatch-qemu-'));
+  const root = join(work, 'root');
+  for (const d of ['bin', 'proc', 'sys', 'dev']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync(
+    execFileSync('sh', ['-c', 'command -v busybox']).toString().trim(),
+    join(root, 'bin', 'busybox'),
+  );
+  execFileSync('gcc', [
+    '-static',
+    '-O2',
+    '-o',
+    join(root, 'bin', 'loader'),
+    join(import.meta.dirname, 'loader.c'),
+  ]);
+
+  const script = [
+    '#!/bin/busybox sh',
+    'B=/bin/busybox',
+    '$B mount -t proc proc /proc',
+    '$B mount -t sysfs sysfs /sys',
+  ];
+  for (const phase of phases) {
+    const dir = join(root, phase.label);
+    mkdirSync(dir);
+    for (const [file, bytes] of phase.modules) writeFileSync(join(dir, file), bytes);
+    script.push(
+      `echo "@@PHASE ${phase.label}"`,
+      `cd /${phase.label} && /bin/loader load ${phase.modules.map(([f]) => f).join(' ')}`,
+      `echo "@@BTF ${phase.label}"`,
+      '$B ls -1 /sys/kernel/btf',
+      `echo "@@ENDBTF"`,
+    );
+    if (phase.unload?.length) script.push(`/bin/loader unload ${phase.unload.join(' ')}`);
+  }
+  script.push('echo "@@DMESG"', '$B dmesg', 'echo "@@END"', '$B poweroff -f');
+  writeFileSync(join(root, 'init'), `${script.join('\n')}\n`);
+  chmodSync(join(root, 'init'), 0o755);
+  const initrd = join(work, 'initramfs.cpio.gz');
+  execFileSync('sh', [
+    '-c',
+    'cd "$1" && find . | cpio -o -H newc --quiet | gzip -1 > "$2"',
+    'sh',
+    root,
+    initrd,
+  ]);
+
+  const started = Date.now();
+  const r = spawnSync(
+    QEMU,
+    [
+      ...['-accel', 'tcg', '-smp', '2', '-m', '512', '-nographic', '-no-reboot'],
+      ...['-kernel', vmlinuz, '-initrd', initrd],
+      // loglevel=1 keeps the console to our own output; dmesg still holds everything.
+      ...['-append', 'console=ttyS0 panic=-1 quiet loglevel=1'],
+    ],
+    { encoding: 'latin1', timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 << 20 },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const raw = Buffer.from(r.stdout ?? '', 'latin1')
+    .toString('utf8')
+    .replace(/\r/g, '');
+  if (r.error) throw new Error(`qemu failed: ${r.error.message}\n${raw.slice(-4000)}`);
+  if (!raw.includes('@@END'))
+    throw new Error(`the guest did not finish (status ${r.status}):\n${raw.slice(-4000)}`);
+  return { ...parseReport(raw, phases), seconds, raw };
+}
+
+function parseReport(raw: string, phases: Phase[]): Omit<BootResult, 'seconds' | 'raw'> {
+  const lines = raw.split('\n');
+  const results: PhaseResult[] = [];
+  let current: PhaseResult | undefined;
+  let inBtf = false;
+  let inDmesg = false;
+  const dmesg: string[] = [];
+  for (const line of lines) {
+    const text = line.replace(/^.*?(@@)/, '$1'); // the console may prefix the first line with escape codes
+    if (inDmesg) {
+      if (text.startsWith('@@END')) break;
+      const m = /^\[\s*\d+\.\d+\] ?(.*)$/.exec(line);
+      if (m) dmesg.push(m[1] ?? '');
+      else if (dmesg.length) dmesg.push(line); // continuation lines of a multi-line record
+      continue;
+    }
+    if (text.startsWith('@@PHASE ')) {
+      current = { label: text.slice(8).trim(), loads: new Map(), unloads: new Map(), btf: [] };
+      results.push(current);
+    } else if (text.startsWith('@@LOAD ') || text.startsWith('@@UNLOAD ')) {
+      const m = /^@@(UN)?LOAD (\S+) rc=(-?\d+)/.exec(text);
+      if (m && current) (m[1] ? current.unloads : current.loads).set(m[2] ?? '', Number(m[3]));
+    } else if (text.startsWith('@@BTF ')) {
+      inBtf = true;
+    } else if (text.startsWith('@@ENDBTF')) {
+      inBtf = false;
+    } else if (text.startsWith('@@DMESG')) {
+      inDmesg = true;
+    } else if (inBtf && current && text.trim()) {
+      current.btf.push(text.trim());
+    }
+  }
+  if (results.length !== phases.length)
+    throw new Error(`expected ${phases.length} phases, saw ${results.length}`);
+  return { phases: results, dmesg };
+}
