@@ -28,6 +28,7 @@ export async function verifyCleartext(
   keyring: Keyring,
   url?: string,
 ): Promise<SignatureCheck & { text: string }> {
+  checkCleartextFraming(armored, url);
   let message;
   try {
     message = await readCleartextMessage({ cleartextMessage: armored });
@@ -68,6 +69,26 @@ export async function verifyDetached(
     throw new MirrorSignatureError('signature verification failed', { url, cause });
   }
   return judge(result.signatures, keyring, url);
+}
+
+const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
+const END_SIGNATURE = '-----END PGP SIGNATURE-----';
+
+/**
+ * openpgp skips text before and after the signed block; apt refuses such files (unsigned data smuggled
+ * next to a good signature), and so do we.
+ */
+function checkCleartextFraming(armored: string, url: string | undefined): void {
+  const begin = armored.indexOf(BEGIN_SIGNED);
+  const end = armored.lastIndexOf(END_SIGNATURE);
+  if (begin < 0 || end < 0)
+    throw new MirrorSignatureError('not an OpenPGP cleartext-signed message', { url });
+  if (armored.slice(0, begin).trim() !== '' || armored.slice(end + END_SIGNATURE.length).trim() !== '') {
+    throw new MirrorSignatureError('data outside the signed block', { url });
+  }
+  if (armored.indexOf(BEGIN_SIGNED, begin + 1) >= 0) {
+    throw new MirrorSignatureError('more than one signed block', { url });
+  }
 }
 
 type VerificationResult = Awaited<ReturnType<typeof verify>>['signatures'][number];

@@ -1,0 +1,349 @@
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { archiveRoot, type ScanDeps } from './apt.ts';
+import { roleFromSignals, rpmRoleFromName, type FileSignals, type Role } from './classify.ts';
+import { openDecompressed } from './decompress.ts';
+import { createDownloader, type Downloader } from './downloader.ts';
+import { MirrorConfigError, MirrorNotFoundError, MirrorParseError, MirrorSignatureError } from './errors.ts';
+import { compileMatch } from './glob.ts';
+import { loadKeyring, type KeySource, type Keyring } from './keyring.ts';
+import { isRelativePath } from './release.ts';
+import {
+  parseRepomd,
+  readFilelists,
+  readPrimary,
+  type RepomdEntry,
+  type RpmPackage,
+} from './rpm-metadata.ts';
+import { verifyDetached } from './signature.ts';
+import {
+  toKnownSet,
+  type Candidate,
+  type ConditionalState,
+  type KnownSet,
+  type SignatureReport,
+} from './types.ts';
+
+export interface RpmMirrorConfig {
+  /** Repository root: the directory holding `repodata/`. */
+  url: string;
+  /** Package-name globs; only matching packages become candidates. */
+  match?: string | readonly string[];
+  /** Keep only these architectures (default: all but `src`/`nosrc`). */
+  architectures?: readonly string[];
+  /** Key(s) that sign repomd.xml (armored or binary). Required unless `insecure`. */
+  key?: KeySource | readonly KeySource[] | Keyring;
+  /** Skip the repomd.xml.asc check. Reported in the result. */
+  insecure?: boolean;
+  /** Use filelists to find packages shipping kernel paths. Default true; false selects by name only. */
+  useFilelists?: boolean;
+}
+
+export interface RpmScanState {
+  configKey?: string;
+  repomd?: ConditionalState;
+  /** repomd data type (`primary`, `filelists`) → sha256 of the file last processed. */
+  indexes?: Record<string, string>;
+}
+
+export interface RpmScanInput extends RpmScanState {
+  knownSha256?: KnownSet;
+}
+
+export interface RpmIndexInfo {
+  type: string;
+  href: string;
+  sha256: string;
+  size: number | undefined;
+}
+
+export type RpmScanResult =
+  | {
+      kind: 'rpm';
+      changed: false;
+      url: string;
+      insecure: boolean;
+      reason: 'not-modified' | 'same-hash';
+      warnings: string[];
+      state: RpmScanState;
+    }
+  | {
+      kind: 'rpm';
+      changed: true;
+      url: string;
+      insecure: boolean;
+      revision: string | undefined;
+      signature: SignatureReport;
+      /** false: primary (and filelists) hash as last time, so no packages are listed. */
+      indexesChanged: boolean;
+      indexes: RpmIndexInfo[];
+      selection: 'filelists' | 'name';
+      packages: Candidate[];
+      warnings: string[];
+      state: RpmScanState;
+    };
+
+/**
+ * Scan one rpm repository: repomd.xml (signature-checked against `key` unless `insecure`), then
+ * filelists and primary, streamed. Returns `changed: false` after one request when repomd is unchanged.
+ */
+export async function scanRpm(
+  config: RpmMirrorConfig,
+  input: RpmScanInput = {},
+  deps: ScanDeps = {},
+): Promise<RpmScanResult> {
+  const base = archiveRoot(config.url);
+  const insecure = config.insecure === true;
+  const configKey = rpmConfigKey(config);
+  const state: RpmScanState = input.configKey === configKey ? input : {};
+  if (!insecure && config.key === undefined) {
+    throw new MirrorConfigError('an rpm mirror needs a key to check repomd.xml.asc, or insecure: true');
+  }
+  const keyring = insecure ? undefined : await resolveKeyring(config.key);
+  const matches = compileMatch(config.match);
+  const known = toKnownSet(input.knownSha256);
+  const downloader = deps.downloader ?? createDownloader();
+  const warnings: string[] = [];
+  try {
+    const repomdUrl = new URL('repodata/repomd.xml', base).toString();
+    const prev = state.repomd;
+    const res = await downloader.fetchMetadata(repomdUrl, {
+      etag: prev?.etag,
+      lastModified: prev?.lastModified,
+      signal: deps.signal,
+    });
+    const unchanged = (reason: 'not-modified' | 'same-hash', repomd: ConditionalState): RpmScanResult => ({
+      kind: 'rpm',
+      changed: false,
+      url: base,
+      insecure,
+      reason,
+      warnings,
+      state: { configKey, repomd, indexes: state.indexes ?? {} },
+    });
+    if (res.notModified) {
+      if (!prev)
+        throw new MirrorParseError('repomd.xml answered 304 to an unconditional request', { url: repomdUrl });
+      return unchanged('not-modified', prev);
+    }
+    const validators: ConditionalState = {
+      etag: res.etag,
+      lastModified: res.lastModified,
+      sha256: res.sha256,
+    };
+    if (prev && prev.sha256 === res.sha256) return unchanged('same-hash', validators);
+
+    let signature: SignatureReport = {
+      verified: false,
+      insecure: true,
+      source: 'none',
+      signers: [],
+      unknownKeyIds: [],
+    };
+    if (keyring) {
+      let asc;
+      try {
+        asc = await downloader.fetchMetadata(`${repomdUrl}.asc`, {
+          signal: deps.signal,
+          maxBytes: 1024 * 1024,
+        });
+      } catch (err) {
+        if (err instanceof MirrorNotFoundError) {
+          throw new MirrorSignatureError('repomd.xml.asc is not published', {
+            url: `${repomdUrl}.asc`,
+            cause: err,
+          });
+        }
+        throw err;
+      }
+      if (asc.notModified)
+        throw new MirrorSignatureError('repomd.xml.asc answered 304 unasked', { url: asc.url });
+      const check = await verifyDetached(res.body, asc.body, keyring, asc.url);
+      signature = {
+        verified: true,
+        insecure: false,
+        source: 'repomd.xml.asc',
+        signers: check.signers,
+        unknownKeyIds: check.unknownKeyIds,
+      };
+    }
+    // Parse exactly the bytes whose signature was checked.
+    const repomd = parseRepomd(res.body.toString('utf8'), repomdUrl);
+    const primary = repomd.data.get('primary');
+    if (!primary) throw new MirrorParseError('repomd.xml lists no primary metadata', { url: repomdUrl });
+    const filelists = config.useFilelists === false ? undefined : repomd.data.get('filelists');
+    const indexes: RpmIndexInfo[] = [primary, filelists]
+      .filter((e): e is RepomdEntry => e !== undefined)
+      .map((e) => indexInfo(e, repomdUrl));
+    const newIndexes: Record<string, string> = Object.fromEntries(indexes.map((i) => [i.type, i.sha256]));
+    const indexesChanged = indexes.some((i) => state.indexes?.[i.type] !== i.sha256);
+    const selection = filelists ? 'filelists' : 'name';
+    if (!filelists) {
+      warnings.push(
+        config.useFilelists === false
+          ? 'filelists switched off; packages selected by name'
+          : 'no filelists metadata; packages selected by name',
+      );
+    }
+    const packages: Candidate[] = [];
+    if (indexesChanged) {
+      const signals = filelists
+        ? await fetchAndParse(downloader, base, indexInfo(filelists, repomdUrl), deps, (s, label) =>
+            readFilelists(s, label),
+          )
+        : undefined;
+      const archs = config.architectures ? new Set(config.architectures) : undefined;
+      let skippedChecksum = 0;
+      await fetchAndParse(downloader, base, indexInfo(primary, repomdUrl), deps, (s, label) =>
+        readPrimary(s, label, (pkg) => {
+          if (!matches(pkg.name)) return;
+          if (archs ? !archs.has(pkg.arch) : pkg.arch === 'src' || pkg.arch === 'nosrc') return;
+          const fileSignals: FileSignals | undefined = signals?.get(pkg.checksum.value);
+          const fromFiles = fileSignals ? roleFromSignals(fileSignals) : undefined;
+          const role: Role | undefined = fromFiles ?? rpmRoleFromName(pkg.name);
+          if (!role) return;
+          if (pkg.checksum.type !== 'sha256') {
+            skippedChecksum++;
+            return;
+          }
+          packages.push(
+            toCandidate(pkg, base, label, role, fromFiles ? 'filelists' : 'name', fileSignals, known),
+          );
+        }),
+      );
+      if (skippedChecksum > 0)
+        warnings.push(`${skippedChecksum} kernel package(s) skipped: checksum type is not sha256`);
+    }
+    return {
+      kind: 'rpm',
+      changed: true,
+      url: base,
+      insecure,
+      revision: repomd.revision,
+      signature,
+      indexesChanged,
+      indexes,
+      selection,
+      packages,
+      warnings,
+      state: { configKey, repomd: validators, indexes: newIndexes },
+    };
+  } finally {
+    if (!deps.downloader) await downloader.close();
+  }
+}
+
+export function rpmConfigKey(config: RpmMirrorConfig): string {
+  const parts = {
+    url: archiveRoot(config.url),
+    match: config.match ?? null,
+    architectures: config.architectures ?? null,
+    insecure: config.insecure === true,
+    useFilelists: config.useFilelists !== false,
+  };
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}
+
+async function resolveKeyring(source: RpmMirrorConfig['key']): Promise<Keyring> {
+  if (source && typeof source === 'object' && 'keys' in source && 'fingerprints' in source) return source;
+  return loadKeyring(source as KeySource | readonly KeySource[]);
+}
+
+function indexInfo(e: RepomdEntry, label: string): RpmIndexInfo {
+  if (e.checksum.type !== 'sha256' || !/^[0-9a-f]{64}$/.test(e.checksum.value)) {
+    throw new MirrorParseError(`${e.type}: checksum type ${e.checksum.type} is not supported (sha256 only)`, {
+      url: label,
+    });
+  }
+  if (!isRelativePath(e.href))
+    throw new MirrorParseError(`${e.type}: unsafe location ${e.href}`, { url: label });
+  return { type: e.type, href: e.href, sha256: e.checksum.value, size: e.size };
+}
+
+async function fetchAndParse<T>(
+  downloader: Downloader,
+  base: string,
+  index: RpmIndexInfo,
+  deps: ScanDeps,
+  parse: (s: Readable, label: string) => Promise<T>,
+): Promise<T> {
+  const url = new URL(encodeURI(index.href), base).toString();
+  const file = await downloader.download(
+    url,
+    { sha256: index.sha256, size: index.size },
+    { dir: deps.dir, signal: deps.signal },
+  );
+  try {
+    const stream = await openDecompressed(file.path, url);
+    try {
+      return await parse(stream, url);
+    } finally {
+      stream.destroy();
+    }
+  } finally {
+    await rm(file.path, { force: true });
+  }
+}
+
+function toCandidate(
+  pkg: RpmPackage,
+  base: string,
+  label: string,
+  role: Role,
+  evidence: 'filelists' | 'name',
+  signals: FileSignals | undefined,
+  known: ReadonlySet<string>,
+): Candidate {
+  if (!/^[0-9a-f]{64}$/.test(pkg.checksum.value))
+    throw new MirrorParseError(`${label}: package ${pkg.name}: bad sha256`);
+  if (!isRelativePath(pkg.href))
+    throw new MirrorParseError(`${label}: package ${pkg.name}: unsafe location ${pkg.href}`);
+  let root = base;
+  if (pkg.xmlBase) {
+    let parsed: URL;
+    try {
+      parsed = new URL(pkg.xmlBase.endsWith('/') ? pkg.xmlBase : `${pkg.xmlBase}/`, base);
+    } catch (cause) {
+      throw new MirrorParseError(`${label}: package ${pkg.name}: bad xml:base`, { cause });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new MirrorParseError(`${label}: package ${pkg.name}: xml:base is not http(s)`);
+    }
+    root = parsed.toString();
+  }
+  const version = `${pkg.epoch !== '0' && pkg.epoch !== '' ? `${pkg.epoch}:` : ''}${pkg.ver}-${pkg.rel}`;
+  const slash = pkg.href.lastIndexOf('/');
+  return {
+    name: pkg.name,
+    version,
+    arch: pkg.arch,
+    source: parseSourceRpm(pkg.sourceRpm, pkg.name, version),
+    depends: pkg.requires,
+    provides: pkg.provides,
+    url: new URL(encodeURI(pkg.href), root).toString(),
+    path: pkg.href,
+    size: pkg.size,
+    installedSize: pkg.installedSize,
+    sha256: pkg.checksum.value,
+    role,
+    evidence,
+    releases: signals ? [...signals.releases].sort() : [],
+    component: slash < 0 ? undefined : pkg.href.slice(0, slash),
+    known: known.has(pkg.checksum.value),
+  };
+}
+
+/** `kernel-6.5.6-300.fc39.src.rpm` → { name: kernel, version: 6.5.6-300.fc39 }. */
+export function parseSourceRpm(
+  value: string | undefined,
+  name: string,
+  version: string,
+): { name: string; version: string } {
+  if (!value) return { name, version };
+  const stem = value.replace(/\.(?:no)?src\.rpm$/, '');
+  const relDash = stem.lastIndexOf('-');
+  const verDash = relDash > 0 ? stem.lastIndexOf('-', relDash - 1) : -1;
+  if (verDash <= 0) return { name, version };
+  return { name: stem.slice(0, verDash), version: stem.slice(verDash + 1) };
+}
