@@ -14,6 +14,7 @@ import { RELEASES, btfFixture, moduleElf, moduleNames, vmlinuxBtf } from './supp
 import {
   bootWithModules,
   extractVmlinuz,
+  modulesFromDeb,
   pinnedPackage,
   requireTools,
   type Phase,
@@ -27,8 +28,11 @@ interface Module {
 }
 
 function modules(release: string): Module[] {
-  const all = moduleNames(release).map((file) => {
-    const bytes = moduleElf(release, file);
+  return ordered(moduleNames(release).map((file) => [file, moduleElf(release, file)]));
+}
+
+function ordered(files: Iterable<[string, Uint8Array]>): Module[] {
+  const all = [...files].map(([file, bytes]) => {
     const info = readModInfo(ElfFile.parse(bytes));
     const name = modInfoValue(info, 'name') ?? file.replace(/\.ko$/, '').replace(/-/g, '_');
     const depends = (modInfoValue(info, 'depends') ?? '').split(',').filter(Boolean);
@@ -89,7 +93,7 @@ test('6.1.0-56 (6.1.192-2) kernel: its own modules load with BTF, 6.1.0-55 modul
   const own = modules(RELEASES.bookworm56);
   const other = modules(RELEASES.bookworm55);
   const boot = bootWithModules(vmlinuz, [phase('own', own, true), phase('other', other, false)]);
-  console.log(`6.1.0-56 boot: ${boot.seconds.toFixed(1)} s`);
+  console.log(`6.1.0-56 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
   const [ownRun, otherRun] = boot.phases;
   assert.ok(ownRun && otherRun);
 
@@ -123,7 +127,7 @@ test('6.1.0-55 (6.1.192-1) kernel with 6.1.0-56 modules: the kernel keeps exactl
   );
   const mods = modules(RELEASES.bookworm56);
   const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
-  console.log(`6.1.0-55 boot: ${boot.seconds.toFixed(1)} s`);
+  console.log(`6.1.0-55 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
   const [run] = boot.phases;
   assert.ok(run);
   const expected: string[] = [];
@@ -138,4 +142,64 @@ test('6.1.0-55 (6.1.192-1) kernel with 6.1.0-56 modules: the kernel keeps exactl
   // These pass the kernel's checks while their ids point into a different vmlinux: not proof of correctness.
   assert.deepEqual(kept.sort(), ['crc_itu_t', 'nls_cp437', 'udp_tunnel']);
   assert.deepEqual(btfLines(boot.dmesg), expected);
+});
+
+test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.12 prints only a once-per-boot notice', () => {
+  requireTools();
+  const work = mkdtempSync(join(tmpdir(), 'k612-'));
+  const vmlinuz = extractVmlinuz(pinnedPackage('linux-image-6.12.117+deb13-amd64-unsigned'), join(work, 'k'));
+  const files = ['dummy.ko', 'nls_cp437.ko', 'overlay.ko'];
+  const mods = ordered(
+    modulesFromDeb(pinnedPackage('linux-image-6.12.107+deb13-amd64-unsigned'), join(work, 'm'), files),
+  );
+  const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
+  console.log(`6.12.117 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
+  const [run] = boot.phases;
+  assert.ok(run);
+  const lines: string[] = [];
+  const once = new Set<string>();
+  let rejected = 0;
+  for (const m of mods) {
+    assert.equal(run.loads.get(m.file), 0, `${m.file} loads`);
+    const p = predict(m, RELEASES.trixie, '6.12.117');
+    assert.equal(run.btf.includes(m.name), p.ok, `${m.name}: kernel kept BTF iff the validator accepts it`);
+    if (p.ok) continue;
+    rejected++;
+    assert.equal(p.load, 'loads-without-btf');
+    lines.push(...p.log);
+    for (const l of p.onceLog) if (!once.has(l)) (once.add(l), lines.push(l));
+  }
+  assert.ok(rejected > 0, 'at least one 6.12.107 module is rejected by 6.12.117');
+  assert.deepEqual(btfLines(boot.dmesg), lines);
+});
+
+test('7.2.13 amd64 kernel with 7.2.13 cloud-amd64 modules: no MODULE_ALLOW_BTF_MISMATCH, so rejected modules fail to load', () => {
+  requireTools();
+  const work = mkdtempSync(join(tmpdir(), 'k72-'));
+  const vmlinuz = extractVmlinuz(pinnedPackage('linux-binary-unsigned-7.2.13+deb14-amd64'), join(work, 'k'));
+  const files = ['dummy.ko', 'nls_cp437.ko', 'overlay.ko'];
+  const mods = ordered(
+    modulesFromDeb(pinnedPackage('linux-modules-7.2.13+deb14-cloud-amd64'), join(work, 'm'), files),
+  );
+  const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
+  console.log(`7.2.13 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
+  const [run] = boot.phases;
+  assert.ok(run);
+  const lines: string[] = [];
+  let rejected = 0;
+  for (const m of mods) {
+    const p = predict(m, RELEASES.sid, '7.2.13');
+    if (p.ok) {
+      assert.equal(run.loads.get(m.file), 0, `${m.file} loads`);
+      assert.ok(run.btf.includes(m.name), `${m.name} has BTF`);
+      continue;
+    }
+    rejected++;
+    assert.equal(p.load, 'fails');
+    assert.equal(run.loads.get(m.file), -22, `${m.file}: finit_module fails with EINVAL`);
+    assert.ok(!run.btf.includes(m.name));
+    lines.push(...p.log, ...p.onceLog);
+  }
+  assert.ok(rejected > 0, 'at least one cloud-amd64 module is rejected by the amd64 kernel');
+  assert.deepEqual(btfLines(boot.dmesg), lines);
 });

@@ -46,20 +46,40 @@ export function pinnedPackage(nameSubstring: string): string {
   return path[0] as string;
 }
 
-/** Extracts /boot/vmlinuz-* from a linux-image .deb into `dir`. */
-export function extractVmlinuz(deb: string, dir: string): string {
+/** Extracts the members of a .deb matching the tar wildcards into `dir`; returns their paths. */
+export function extractFromDeb(deb: string, dir: string, wildcards: string[]): string[] {
   mkdirSync(dir, { recursive: true });
-  execFileSync('sh', [
-    '-c',
-    `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*'`,
-    'sh',
+  const script =
+    'deb=$1; dir=$2; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -v -C "$dir" --wildcards "$@"';
+  const listed = execFileSync('sh', ['-c', script, 'sh', deb, dir, ...wildcards], { encoding: 'utf8' });
+  return listed
+    .split('\n')
+    .filter((l) => l && !l.endsWith('/'))
+    .map((l) => join(dir, l));
+}
+
+/** The kernel image of a Debian package: /boot/vmlinuz-* (up to 6.x) or /usr/lib/modules/<rel>/vmlinuz.unsigned (7.x). */
+export function extractVmlinuz(deb: string, dir: string): string {
+  const wildcard = deb.includes('linux-binary') ? './usr/lib/modules/*/vmlinuz*' : './boot/vmlinuz-*';
+  const [path] = extractFromDeb(deb, dir, [wildcard]);
+  if (!path) throw new Error(`no vmlinuz in ${deb}`);
+  return path;
+}
+
+/** Uncompressed bytes of the named modules (`overlay.ko`) shipped as .ko.xz in a .deb. */
+export function modulesFromDeb(deb: string, dir: string, files: string[]): Map<string, Uint8Array> {
+  const paths = extractFromDeb(
     deb,
     dir,
-  ]);
-  const boot = join(dir, 'boot');
-  const name = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
-  if (!name) throw new Error(`no vmlinuz in ${deb}`);
-  return join(boot, name);
+    files.map((f) => `*/kernel/*/${f}.xz`),
+  );
+  const out = new Map<string, Uint8Array>();
+  for (const path of paths) {
+    const file = path.slice(path.lastIndexOf('/') + 1).replace(/\.xz$/, '');
+    out.set(file, execFileSync('xz', ['-dc', path], { maxBuffer: 1 << 28 }));
+  }
+  for (const f of files) if (!out.has(f)) throw new Error(`${f} not found in ${deb}`);
+  return out;
 }
 
 export interface Phase {
