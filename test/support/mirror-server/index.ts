@@ -2,9 +2,9 @@
  * Loopback apt + rpm mirror for tests: builds signed repository trees from package files at test time
  * and serves them on 127.0.0.1 with per-path fault injection and a request log. See README.md.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildAptTree, type AptSuiteSpec } from './apt-tree.ts';
 import { createSigningKey, type SigningKey } from './gpg.ts';
 import { buildRpmTree, type RpmRepoSpec } from './rpm-tree.ts';
@@ -22,6 +22,8 @@ export interface MirrorSpec {
   apt?: { suites: Record<string, AptSuiteSpec> };
   /** rpm repository served at `<url>/rpm/`. */
   rpm?: RpmRepoSpec;
+  /** Extra files served as they are: path relative to the server root → content. */
+  files?: Record<string, string | Uint8Array>;
   /** Faults to install before the first request: path (relative to the server root, `*` globs) → fault. */
   faults?: Record<string, Fault>;
 }
@@ -57,6 +59,12 @@ export async function startMirror(spec: MirrorSpec = {}): Promise<MirrorHandle> 
   const build = async (s: Omit<MirrorSpec, 'faults'>): Promise<void> => {
     if (s.apt) await buildAptTree(join(root, 'debian'), s.apt.suites, key);
     if (s.rpm) await buildRpmTree(join(root, 'rpm'), s.rpm, key);
+    for (const [path, content] of Object.entries(s.files ?? {})) {
+      const target = join(root, path.replace(/^\/+/, ''));
+      if (!target.startsWith(`${root}/`)) throw new Error(`file outside the mirror root: ${path}`);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
   };
   let server: MirrorServer | undefined;
   try {
