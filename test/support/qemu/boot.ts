@@ -1,15 +1,7 @@
 // Boots a Debian kernel under QEMU (TCG) with a busybox initramfs that loads modules in phases and
 // reports what the kernel did: per-module finit_module results, /sys/kernel/btf after each phase, dmesg.
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../fixtures.ts';
