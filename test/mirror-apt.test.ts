@@ -17,6 +17,7 @@ import {
   buildDeb,
   createSigningKey,
   startMirror,
+  type DebSpec,
   type MirrorHandle,
   type SigningKey,
 } from './support/mirror-server/index.ts';
@@ -25,7 +26,7 @@ const REL = '6.1.0-99-amd64';
 const REL7 = '7.0.0-1-amd64';
 
 async function buildKernelDebs(dir: string): Promise<Record<string, string>> {
-  const specs = [
+  const specs: DebSpec[] = [
     {
       name: `linux-image-${REL}`,
       version: '6.1.999-1',
