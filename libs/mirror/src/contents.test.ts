@@ -99,7 +99,7 @@ test('compileMatch: * and ? globs, literal everything else', () => {
 test('Packages paragraphs: conversion and validation', async () => {
   const sha = 'd'.repeat(64);
   const text = `Package: linux-image-6.1.0-18-amd64\nSource: linux-signed-amd64 (6.1.76+1)\nVersion: 6.1.76-1\nArchitecture: amd64\nInstalled-Size: 10\nPre-Depends: p\nDepends: kmod, linux-base (>= 4.3~)\nFilename: pool/main/l/x.deb\nSize: 5\nSHA256: ${sha}\n\nPackage: broken\nVersion: 1\n`;
-  const paras = [];
+  const paras: Array<Map<string, string>> = [];
   for await (const p of readParagraphs(Readable.from([Buffer.from(text)]), 'Packages')) paras.push(p);
   assert.equal(paras.length, 2);
   const pkg = toAptPackage(paras[0] as Map<string, string>, 'Packages');
