@@ -497,10 +497,14 @@ function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: strin
       }
       let contents: ReleaseFile[] = [];
       if (config.useContents !== false) {
-        contents = pickIndex(release.files, `${dir}/Contents-${arch}`);
-        if (contents.length === 0) contents = pickIndex(release.files, `Contents-${arch}`);
+        // Per component (Debian since stretch), flat per component, or one per architecture (older, Ubuntu).
+        for (const stem of [`${dir}/Contents-${arch}`, `Contents-${dir}-${arch}`, `Contents-${arch}`]) {
+          contents = pickIndex(release.files, stem);
+          if (contents.length > 0) break;
+        }
       }
-      const plain = release.files.get(`${dir}/Contents-${arch}`) ?? release.files.get(`Contents-${arch}`);
+      const first = contents[0]?.path;
+      const plain = first ? release.files.get(first.replace(/\.(?:xz|gz|zst)$/, '')) : undefined;
       units.push({ component: dir, arch, packages, contents, contentsEmpty: plain?.size === 0 });
     }
   }
