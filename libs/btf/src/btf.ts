@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { BtfError } from './errors.ts';
 import { parseHeader, type ParsedHeader } from './header.ts';
+import { decodeType } from './decode.ts';
 import { StringTable } from './strings.ts';
+import { Void, type Type } from './types.ts';
 import { BTF_TYPE_SIZE, Kind, infoKind, infoKindFlag, infoVlen, trailingSize } from './wire.ts';
 
 /** A type id: 0 is void; a base holds 1..nrTypes-1; split BTF continues at the base's nrTypes. */
@@ -24,6 +26,9 @@ export class Btf {
   readonly types: Uint8Array;
   readonly view: DataView;
   private sha256Cache?: string;
+  /** Decoded model objects, built on first request, indexed by `id - startId`. */
+  private typeCache?: (Type | undefined)[];
+  private voidType?: Void;
 
   private constructor(
     bytes: Uint8Array,
@@ -49,7 +54,10 @@ export class Btf {
       throw new BtfError('BTF_BAD_HEADER', 'split BTF and its base differ in byte order');
     }
     const data = bytes.subarray(header.hdrLen);
-    const strings = StringTable.parse(data.subarray(header.strOff, header.strOff + header.strLen), base?.strings);
+    const strings = StringTable.parse(
+      data.subarray(header.strOff, header.strOff + header.strLen),
+      base?.strings,
+    );
     const types = data.subarray(header.typeOff, header.typeOff + header.typeLen);
     const offsets = indexTypes(types, header.littleEndian, base ? base.nrTypes : 1);
     return new Btf(bytes, header, strings, types, offsets, base);
@@ -90,6 +98,14 @@ export class Btf {
     return id === 0 || this.owner(id) !== undefined;
   }
 
+  /**
+   * Record offsets of the local types, indexed by `id - startId`: for passes over every record that
+   * cannot afford a bounds-checked call per type. Read-only.
+   */
+  get recordOffsets(): Uint32Array {
+    return this.offsets;
+  }
+
   /** Offset of the type record for a local id (must be in [startId, nrTypes)). */
   recordOffset(id: TypeId): number {
     const off = this.offsets[id - this.startId];
@@ -106,6 +122,34 @@ export class Btf {
 
   name(id: TypeId): string {
     return id === 0 ? '' : this.strings.get(this.raw(id).nameOff);
+  }
+
+  /**
+   * The model object for `id` (0 is void), resolved through the base for ids below `startId`.
+   * Decoded once and cached. Throws BTF_NOT_FOUND for ids outside the id space.
+   */
+  type(id: TypeId): Type {
+    if (id === 0) return (this.voidType ??= new Void(this, 0, 0, 0));
+    if (id < this.startId) {
+      if (!this.base || id < 0) throw new BtfError('BTF_NOT_FOUND', `type [${id}] does not exist`);
+      return this.base.type(id);
+    }
+    const index = id - this.startId;
+    if (index >= this.offsets.length || !Number.isInteger(index)) {
+      throw new BtfError('BTF_NOT_FOUND', `type [${id}] does not exist (nr_types ${this.nrTypes})`);
+    }
+    const cache = (this.typeCache ??= new Array<Type | undefined>(this.offsets.length));
+    let t = cache[index];
+    if (!t) {
+      t = decodeType(this, id);
+      cache[index] = t;
+    }
+    return t;
+  }
+
+  /** Model objects of every type held locally, in id order. */
+  *localTypes(): Generator<Type> {
+    for (let id = this.startId; id < this.nrTypes; id++) yield this.type(id);
   }
 
   /** Every id held locally, in order. */
@@ -172,14 +216,21 @@ function indexTypes(types: Uint8Array, littleEndian: boolean, startId: number): 
   while (pos < types.byteLength) {
     const id = startId + count;
     if (pos + BTF_TYPE_SIZE > types.byteLength) {
-      throw new BtfError('BTF_TRUNCATED', `type [${id}] at offset ${pos}: record header past end of type section`);
+      throw new BtfError(
+        'BTF_TRUNCATED',
+        `type [${id}] at offset ${pos}: record header past end of type section`,
+      );
     }
     const info = view.getUint32(pos + 4, littleEndian);
     const kind = infoKind(info);
     const extra = trailingSize(kind, infoVlen(info));
-    if (extra < 0) throw new BtfError('BTF_UNSUPPORTED', `type [${id}] at offset ${pos}: unknown kind ${kind}`);
+    if (extra < 0)
+      throw new BtfError('BTF_UNSUPPORTED', `type [${id}] at offset ${pos}: unknown kind ${kind}`);
     if (pos + BTF_TYPE_SIZE + extra > types.byteLength) {
-      throw new BtfError('BTF_TRUNCATED', `type [${id}] at offset ${pos}: ${extra} trailing bytes past end of section`);
+      throw new BtfError(
+        'BTF_TRUNCATED',
+        `type [${id}] at offset ${pos}: ${extra} trailing bytes past end of section`,
+      );
     }
     if (count === offsets.length) {
       const grown = new Uint32Array(offsets.length * 2);

@@ -31,16 +31,26 @@ export function parseHeader(bytes: Uint8Array): ParsedHeader {
     strLen: view.getUint32(20, littleEndian),
   };
   if (header.hdrLen < BTF_HEADER_SIZE || header.hdrLen > bytes.byteLength) {
-    throw new BtfError('BTF_BAD_HEADER', `hdr_len ${header.hdrLen} outside [${BTF_HEADER_SIZE}, ${bytes.byteLength}]`);
+    throw new BtfError(
+      'BTF_BAD_HEADER',
+      `hdr_len ${header.hdrLen} outside [${BTF_HEADER_SIZE}, ${bytes.byteLength}]`,
+    );
   }
   const data = bytes.byteLength - header.hdrLen;
   // Sums are done in float64, which is exact for any pair of u32 values.
   if (header.typeOff + header.typeLen > data) {
-    throw new BtfError('BTF_TRUNCATED', `type section ${header.typeOff}+${header.typeLen} exceeds data of ${data} bytes`);
+    throw new BtfError(
+      'BTF_TRUNCATED',
+      `type section ${header.typeOff}+${header.typeLen} exceeds data of ${data} bytes`,
+    );
   }
   if (header.strOff + header.strLen > data) {
-    throw new BtfError('BTF_TRUNCATED', `string section ${header.strOff}+${header.strLen} exceeds data of ${data} bytes`);
+    throw new BtfError(
+      'BTF_TRUNCATED',
+      `string section ${header.strOff}+${header.strLen} exceeds data of ${data} bytes`,
+    );
   }
-  if (header.typeOff % 4 !== 0) throw new BtfError('BTF_BAD_HEADER', `type_off ${header.typeOff} is not 4-byte aligned`);
+  if (header.typeOff % 4 !== 0)
+    throw new BtfError('BTF_BAD_HEADER', `type_off ${header.typeOff} is not 4-byte aligned`);
   return header;
 }

@@ -1,9 +1,41 @@
 export { Btf, RawTypeView } from './btf.ts';
 export type { TypeId } from './btf.ts';
+export { BtfBuilder } from './builder.ts';
+export type { MemberSpec, NameArg, ParamSpec } from './builder.ts';
+export { dumpRaw, formatRawType } from './dump.ts';
 export { BtfError } from './errors.ts';
 export type { BtfErrorCode } from './errors.ts';
 export { parseHeader } from './header.ts';
 export type { ParsedHeader } from './header.ts';
 export { StringTable } from './strings.ts';
+export {
+  Array,
+  Const,
+  Datasec,
+  DeclTag,
+  Enum,
+  Enum64,
+  Float,
+  Func,
+  FuncLinkage,
+  FuncProto,
+  Fwd,
+  INT_BOOL,
+  INT_CHAR,
+  INT_SIGNED,
+  Int,
+  Member,
+  Param,
+  Ptr,
+  Restrict,
+  Struct,
+  Typedef,
+  TypeTag,
+  Union,
+  Var,
+  VarLinkage,
+  Void,
+  Volatile,
+} from './types.ts';
+export type { Enum64Value, EnumValue, FwdKind, Type, VarSecinfo } from './types.ts';
 export * from './wire.ts';
-export * from './validate/index.ts';

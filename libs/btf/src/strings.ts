@@ -46,7 +46,8 @@ export class StringTable {
 
   get(offset: number): string {
     if (offset < this.startOffset) {
-      if (!this.base) throw new BtfError('BTF_BAD_REFERENCE', `string offset ${offset} below start ${this.startOffset}`);
+      if (!this.base)
+        throw new BtfError('BTF_BAD_REFERENCE', `string offset ${offset} below start ${this.startOffset}`);
       return this.base.get(offset);
     }
     const cached = this.cache.get(offset);
