@@ -2,11 +2,19 @@ export { Btf, RawTypeView } from './btf.ts';
 export type { TypeId } from './btf.ts';
 export { BtfBuilder } from './builder.ts';
 export type { MemberSpec, NameArg, ParamSpec } from './builder.ts';
+export { BaseDiff, checkModuleRefs, diffBases } from './diff.ts';
+export type { BaseDiffData, BaseSummary, ModuleRefCheck } from './diff.ts';
 export { dumpRaw, formatRawType } from './dump.ts';
+export { TypeComparer, typesEquivalent } from './equiv.ts';
 export { BtfError } from './errors.ts';
 export type { BtfErrorCode } from './errors.ts';
+export { StructuralHashes } from './hash.ts';
 export { parseHeader } from './header.ts';
 export type { ParsedHeader } from './header.ts';
+export { diffNamedTypes } from './named-diff.ts';
+export type { NamedTypeDiff, NamedTypeEntry } from './named-diff.ts';
+export { moduleBaseRefs } from './refs.ts';
+export type { ModuleBaseRefs } from './refs.ts';
 export { StringTable } from './strings.ts';
 export {
   Array,
