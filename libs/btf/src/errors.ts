@@ -23,3 +23,20 @@ export class BtfError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Relocation (or distillation) failed the way libbpf's btf__relocate / btf__distill_base fails. `errno`
+ * is what libbpf (and the kernel, which shares btf_relocate.c) returns: EINVAL for an unmatched or
+ * ambiguous type or a malformed distilled base, ENOENT for a name offset with no mapping.
+ */
+export class BtfRelocationError extends BtfError {
+  constructor(
+    message: string,
+    readonly errno: number,
+  ) {
+    super('BTF_RELOCATION', message);
+  }
+}
+
+export const EINVAL = 22;
+export const ENOENT = 2;

@@ -4,17 +4,23 @@ export { BtfBuilder } from './builder.ts';
 export type { MemberSpec, NameArg, ParamSpec } from './builder.ts';
 export { BaseDiff, checkModuleRefs, diffBases } from './diff.ts';
 export type { BaseDiffData, BaseSummary, ModuleRefCheck } from './diff.ts';
+export { distillBase } from './distill.ts';
+export type { Distilled } from './distill.ts';
 export { dumpRaw, formatRawType } from './dump.ts';
 export { TypeComparer, typesEquivalent } from './equiv.ts';
-export { BtfError } from './errors.ts';
+export { BtfError, BtfRelocationError } from './errors.ts';
 export type { BtfErrorCode } from './errors.ts';
 export { StructuralHashes } from './hash.ts';
 export { parseHeader } from './header.ts';
 export type { ParsedHeader } from './header.ts';
+export { openBtf, readBtfFromFile } from './input.ts';
+export type { BtfFile } from './input.ts';
 export { diffNamedTypes } from './named-diff.ts';
 export type { NamedTypeDiff, NamedTypeEntry } from './named-diff.ts';
 export { moduleBaseRefs } from './refs.ts';
 export type { ModuleBaseRefs } from './refs.ts';
+export { relocateSplit } from './relocate.ts';
+export type { Relocation } from './relocate.ts';
 export { StringTable } from './strings.ts';
 export {
   Array,

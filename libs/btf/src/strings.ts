@@ -57,7 +57,7 @@ export class StringTable {
       throw new BtfError('BTF_BAD_REFERENCE', `string offset ${offset} beyond end ${this.endOffset}`);
     }
     const end = this.bytes.indexOf(0, local);
-    const value = decoder.decode(this.bytes.subarray(local, end));
+    const value = decodeName(this.bytes, local, end);
     this.cache.set(offset, value);
     return value;
   }
@@ -69,4 +69,19 @@ export class StringTable {
     const local = offset - owner.startOffset;
     return owner.bytes.subarray(local, owner.bytes.indexOf(0, local));
   }
+}
+
+/** Names are almost always short ASCII: build those directly, leave the rest to TextDecoder. */
+function decodeName(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 256) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if ((bytes[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  return decoder.decode(bytes.subarray(start, end));
 }
