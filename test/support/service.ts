@@ -83,8 +83,18 @@ export async function startTestService(mode: Mode, options: TestServiceOptions =
       idle = () => waitForQuietQueue(queue);
     }
   }
-  const app = await buildApp({ config, database, queue, logger, version: 'test' });
-  await app.ready();
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, database, queue, logger, version: 'test' });
+    await app.ready();
+  } catch (err) {
+    await stopWorkers();
+    await queue.close();
+    await database.close();
+    await temp?.drop();
+    dir.remove();
+    throw err;
+  }
   return {
     mode,
     app,

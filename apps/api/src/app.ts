@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import responseValidation from '@fastify/response-validation';
 import rateLimit from '@fastify/rate-limit';
 import ajvFormats from 'ajv-formats';
+import { createEvaluator, describeBaseDiff } from '@btfwatch/worker';
 import type { ApiDeps } from './deps.ts';
 import { loadOpenapi } from './openapi.ts';
 import { installErrorHandler } from './plugins/error-handler.ts';
@@ -34,6 +35,8 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     },
   });
   app.decorate('deps', deps);
+  app.decorate('evaluator', createEvaluator(deps.database));
+  app.decorate('baseDiff', describeBaseDiff);
   installErrorHandler(app);
   installMetrics(app);
 

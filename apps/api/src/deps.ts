@@ -1,6 +1,7 @@
 import type { Config } from '@btfwatch/config';
 import type { DatabaseHandle } from '@btfwatch/db';
-import type { JobQueue } from '@btfwatch/worker';
+import type { Btf } from '@btfwatch/btf';
+import type { Evaluator, JobQueue } from '@btfwatch/worker';
 import type { Logger } from 'pino';
 
 /** Everything routes reach through `app.deps`. */
@@ -15,5 +16,9 @@ export interface ApiDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: ApiDeps;
+    /** Computes verdicts on request (compat queries, uploads, diffs). */
+    evaluator: Evaluator;
+    /** What differs between two base BTFs, for kernel diffs. */
+    baseDiff: (a: Btf, b: Btf) => Record<string, unknown>;
   }
 }

@@ -13,3 +13,15 @@ export type {
 } from './queue/types.ts';
 export { buildProcessors } from './processors/index.ts';
 export type { ProcessorDeps } from './processors/index.ts';
+export { webhookDeps } from './processors/index.ts';
+export { deliverWebhookProcessor, emitEvent, redeliver } from './webhooks/deliveries.ts';
+export type { WebhookDeps } from './webhooks/deliveries.ts';
+export { resolveTarget } from './webhooks/http-target.ts';
+export { buildProcessorSet, createEvaluator } from './processors/index.ts';
+export type { BuiltProcessors } from './processors/index.ts';
+export { Evaluator } from './evaluate/engine.ts';
+export type { KernelContext, ModuleVerdict } from './evaluate/engine.ts';
+export { relevantModules, resolveKernel } from './evaluate/relevant.ts';
+export { queueEvaluations } from './processors/ingest-package.ts';
+export { BaseCache } from './evaluate/bases.ts';
+export { PairDiffCache, describeBaseDiff } from './evaluate/references.ts';

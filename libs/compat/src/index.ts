@@ -11,3 +11,15 @@ export type { BtfVerdict, LoadPrediction, LoadVerdict } from './load.ts';
 export { diffSymvers, parseModuleSymvers } from './symvers.ts';
 export type { CrcChange, ExportedSymbol } from './symvers.ts';
 export { compareDebianVersions } from './versions.ts';
+export { readModuleFacts, readVmlinuxBtf } from './module-facts.ts';
+export type { ModuleFacts } from './module-facts.ts';
+export { releaseFlavour, upstreamVersion } from './release.ts';
+export { assessBtf, baseEvidence } from './verdict.ts';
+export type {
+  BtfAssessment,
+  BtfAssessmentDeps,
+  BuildBase,
+  KernelBtfSide,
+  ModuleBtfSide,
+  ReferenceComparison,
+} from './verdict.ts';

@@ -29,6 +29,8 @@ export interface EvaluateKernelPayload {
 
 export interface DeliverWebhookPayload {
   deliveryId: string;
+  /** The attempt this job makes (1-based); a job for an attempt already made is stale and does nothing. */
+  attempt: number;
 }
 
 export interface PayloadOf {

@@ -1,7 +1,17 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '@btfwatch/config';
 import type { DatabaseHandle } from '@btfwatch/db';
+import { createDownloader, type Downloader } from '@btfwatch/mirror';
 import type { Logger } from 'pino';
+import { BaseCache } from '../evaluate/bases.ts';
+import { Evaluator } from '../evaluate/engine.ts';
+import { btfAssessmentDeps } from '../evaluate/references.ts';
 import type { JobQueue, Processors } from '../queue/types.ts';
+import { deliverWebhookProcessor, type WebhookDeps } from '../webhooks/deliveries.ts';
+import { evaluateKernelProcessor } from './evaluate-kernel.ts';
+import { ingestPackageProcessor } from './ingest-package.ts';
+import { scanMirrorProcessor } from './scan-mirror.ts';
 
 /** What processors need; `now` is injectable so schedules can be tested with a controllable clock. */
 export interface ProcessorDeps {
@@ -12,6 +22,43 @@ export interface ProcessorDeps {
   now: () => Date;
 }
 
-export function buildProcessors(_deps: ProcessorDeps): Processors {
-  return {};
+export function webhookDeps(deps: ProcessorDeps): WebhookDeps {
+  return {
+    db: deps.database.db,
+    queue: deps.queue,
+    logger: deps.logger,
+    now: deps.now,
+    allow: deps.config.webhookAllowlist,
+  };
+}
+
+export function createEvaluator(database: DatabaseHandle): Evaluator {
+  return new Evaluator(database.db, new BaseCache(database.db), btfAssessmentDeps());
+}
+
+export interface BuiltProcessors {
+  processors: Processors;
+  downloader: Downloader;
+  close(): Promise<void>;
+}
+
+export function buildProcessors(deps: ProcessorDeps): Processors {
+  return buildProcessorSet(deps).processors;
+}
+
+export function buildProcessorSet(deps: ProcessorDeps): BuiltProcessors {
+  const scratchDir = join(deps.config.dataDir, 'downloads');
+  mkdirSync(scratchDir, { recursive: true });
+  const downloader = createDownloader({ perHostConcurrency: 4, dir: scratchDir });
+  const io = { ...deps, downloader, scratchDir };
+  return {
+    downloader,
+    processors: {
+      'scan-mirror': scanMirrorProcessor(io),
+      'ingest-package': ingestPackageProcessor(io),
+      'evaluate-kernel': evaluateKernelProcessor({ ...deps, evaluator: createEvaluator(deps.database) }),
+      'deliver-webhook': deliverWebhookProcessor(webhookDeps(deps)),
+    },
+    close: () => downloader.close(),
+  };
 }

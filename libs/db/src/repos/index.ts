@@ -5,3 +5,4 @@ export * from './mirrors.ts';
 export * from './modules.ts';
 export * from './packages.ts';
 export * from './verdicts.ts';
+export * from './webhooks.ts';

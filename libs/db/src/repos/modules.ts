@@ -61,7 +61,11 @@ export interface ModuleSelection {
   ids?: number[];
 }
 
-export type ModuleWithPackage = ModuleBuild & { packageName: string; packageVersion: string };
+export type ModuleWithPackage = ModuleBuild & {
+  packageName: string;
+  packageVersion: string;
+  depends: string[];
+};
 
 /** Module builds matching any of the given criteria, with their package's name and version. */
 export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Promise<ModuleWithPackage[]> {
@@ -72,12 +76,22 @@ export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Pr
   if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
   if (any.length === 0) return [];
   const rows = await db
-    .select({ m: moduleBuilds, packageName: packages.name, packageVersion: packages.version })
+    .select({
+      m: moduleBuilds,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      depends: packages.depends,
+    })
     .from(moduleBuilds)
     .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
     .where(sql.join(any, sql` or `))
     .orderBy(asc(moduleBuilds.id));
-  return rows.map((r) => ({ ...r.m, packageName: r.packageName, packageVersion: r.packageVersion }));
+  return rows.map((r) => ({
+    ...r.m,
+    packageName: r.packageName,
+    packageVersion: r.packageVersion,
+    depends: r.depends,
+  }));
 }
 
 export interface ModuleQuery {
@@ -95,13 +109,23 @@ export async function findModuleBuilds(db: Executor, q: ModuleQuery): Promise<Mo
   if (q.moduleName) c.push(eq(moduleBuilds.name, q.moduleName));
   if (q.after !== undefined) c.push(gt(moduleBuilds.id, q.after));
   const rows = await db
-    .select({ m: moduleBuilds, packageName: packages.name, packageVersion: packages.version })
+    .select({
+      m: moduleBuilds,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      depends: packages.depends,
+    })
     .from(moduleBuilds)
     .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
     .where(c.length ? and(...c) : undefined)
     .orderBy(asc(moduleBuilds.id))
     .limit(q.limit);
-  return rows.map((r) => ({ ...r.m, packageName: r.packageName, packageVersion: r.packageVersion }));
+  return rows.map((r) => ({
+    ...r.m,
+    packageName: r.packageName,
+    packageVersion: r.packageVersion,
+    depends: r.depends,
+  }));
 }
 
 /** Separate module packages (not part of a kernel build) that declare a dependency on one of `packageNames`. */

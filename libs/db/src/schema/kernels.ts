@@ -11,11 +11,12 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, tstz } from './columns.ts';
 
+/** Same shape as @btfwatch/compat's KernelConfigFlags (libs/db does not depend on compat). */
 export interface KernelConfigFlags {
-  DEBUG_INFO_BTF?: boolean;
-  DEBUG_INFO_BTF_MODULES?: boolean;
-  MODULE_ALLOW_BTF_MISMATCH?: boolean;
-  MODVERSIONS?: boolean;
+  DEBUG_INFO_BTF: boolean;
+  DEBUG_INFO_BTF_MODULES: boolean;
+  MODULE_ALLOW_BTF_MISMATCH: boolean;
+  MODVERSIONS: boolean;
 }
 
 /**

@@ -1,0 +1,285 @@
+import type { FastifyRequest } from 'fastify';
+import {
+  assessBtf,
+  baseEvidence,
+  checkAbi,
+  CompatError,
+  diffSymvers,
+  parseModuleSymvers,
+  predictLoad,
+  readModuleFacts,
+} from '@btfwatch/compat';
+import {
+  findModuleBuilds,
+  getBlob,
+  getKernel,
+  kernelPackageLinks,
+  packages,
+  queryVerdicts,
+  selectModuleBuilds,
+  sha256Hex,
+  upsertVerdicts,
+  verdictSummary,
+  type KernelBuild,
+  type ModuleWithPackage,
+  type VerdictRow,
+} from '@btfwatch/db';
+import { PkgError, decompressModule, detectCompression } from '@btfwatch/pkg';
+import { resolveKernel } from '@btfwatch/worker';
+import { inArray } from 'drizzle-orm';
+import { ApiError, badRequest, notFound } from '../errors.ts';
+import { cursorValue, kernelView, nextCursor } from '../views.ts';
+import type { Handlers } from './types.ts';
+
+async function kernelOr404(request: FastifyRequest, ref: string): Promise<KernelBuild> {
+  const kernel = await resolveKernel(request.server.deps.database.db, ref);
+  if (!kernel)
+    throw notFound(`kernel ${ref}`, { hint: 'a kernel build id, or the sha256 of /sys/kernel/btf/vmlinux' });
+  if (!kernel.baseBtfSha256)
+    throw new ApiError(409, 'KERNEL_INCOMPLETE', `kernel ${kernel.id} has no vmlinux BTF ingested yet`);
+  return kernel;
+}
+
+function verdictView(v: VerdictRow) {
+  return {
+    module: {
+      id: v.moduleBuildId,
+      name: v.moduleName,
+      path: v.modulePath,
+      package: v.packageName,
+      version: v.packageVersion,
+      kernelBuildId: v.moduleKernelBuildId,
+    },
+    kernelId: v.kernelBuildId,
+    btf: v.btf,
+    load: v.load,
+    loadReason: v.loadReason,
+    abi: v.abi,
+    explanation: String(v.evidence.explanation ?? ''),
+    evidence: v.evidence,
+  };
+}
+
+/** Package names of the kernel build: separate module packages depending on one of them share its base. */
+async function kernelPackageNames(request: FastifyRequest, kernel: KernelBuild): Promise<Set<string>> {
+  const { db } = request.server.deps.database;
+  const links = await kernelPackageLinks(db, kernel.id);
+  if (links.length === 0) return new Set();
+  const rows = await db
+    .select({ name: packages.name })
+    .from(packages)
+    .where(
+      inArray(
+        packages.sha256,
+        links.map((l) => l.packageSha256),
+      ),
+    );
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Verdicts not stored yet are computed now (and stored), so any module build × kernel pair can be asked. */
+async function ensureVerdicts(
+  request: FastifyRequest,
+  kernel: KernelBuild,
+  modules: ModuleWithPackage[],
+): Promise<void> {
+  const { db } = request.server.deps.database;
+  const have = new Set(
+    (
+      await queryVerdicts(db, {
+        kernelBuildId: kernel.id,
+        moduleBuildIds: modules.map((m) => m.id),
+        limit: modules.length + 1,
+      })
+    ).map((v) => v.moduleBuildId),
+  );
+  const missing = modules.filter((m) => !have.has(m.id));
+  if (missing.length === 0) return;
+  const evaluator = request.server.evaluator;
+  const names = await kernelPackageNames(request, kernel);
+  const ctx = await evaluator.kernelContext(kernel);
+  const computed = await evaluator.evaluate(ctx, missing, {
+    buildBaseOf: (m) =>
+      m.kernelBuildId === null && m.depends.some((d) => names.has(d.split(/[\s(:]/)[0] ?? ''))
+        ? { sha256: kernel.baseBtfSha256!, how: 'declared-dependency' }
+        : null,
+  });
+  await upsertVerdicts(
+    db,
+    computed.map((c) => c.row),
+  );
+}
+
+const MAX_ON_DEMAND = 5000;
+
+export const compatHandlers: Handlers = {
+  async getCompat(request: FastifyRequest) {
+    const q = request.query as {
+      kernel: string;
+      package?: string;
+      version?: string;
+      module?: string;
+      moduleBuild?: number;
+      btf?: string[];
+      limit: number;
+      cursor?: string;
+    };
+    const { db } = request.server.deps.database;
+    const kernel = await kernelOr404(request, q.kernel);
+    const selective = q.package !== undefined || q.module !== undefined || q.moduleBuild !== undefined;
+    let moduleIds: number[] | undefined;
+    if (selective) {
+      const modules = q.moduleBuild
+        ? await selectModuleBuilds(db, { ids: [q.moduleBuild] })
+        : await findModuleBuilds(db, {
+            packageName: q.package,
+            packageVersion: q.version,
+            moduleName: q.module,
+            limit: MAX_ON_DEMAND + 1,
+          });
+      if (modules.length === 0) throw notFound('module builds matching the query');
+      if (modules.length > MAX_ON_DEMAND)
+        throw badRequest(
+          'QUERY_TOO_BROAD',
+          `more than ${MAX_ON_DEMAND} module builds match; narrow the query`,
+        );
+      await ensureVerdicts(request, kernel, modules);
+      moduleIds = modules.map((m) => m.id);
+    }
+    const rows = await queryVerdicts(db, {
+      kernelBuildId: kernel.id,
+      moduleBuildIds: moduleIds,
+      packageName: selective ? undefined : q.package,
+      btf: q.btf,
+      limit: q.limit,
+      after: cursorValue(q.cursor),
+    });
+    const summary: Record<string, number> = {};
+    for (const s of await verdictSummary(db, kernel.id)) summary[s.btf] = (summary[s.btf] ?? 0) + s.count;
+    return {
+      kernel: kernelView(kernel),
+      items: rows.map(verdictView),
+      summary,
+      nextCursor: nextCursor(rows, q.limit, (v) => v.moduleBuildId),
+    };
+  },
+
+  async checkUpload(request: FastifyRequest) {
+    const q = request.query as { kernel: string; buildBase?: string; name?: string };
+    const body = request.body;
+    if (!Buffer.isBuffer(body) || body.byteLength === 0) {
+      throw badRequest(
+        'EMPTY_UPLOAD',
+        'send the module file as the request body (Content-Type: application/octet-stream)',
+      );
+    }
+    const kernel = await kernelOr404(request, q.kernel);
+    const compression = detectCompression(body);
+    const suffix =
+      compression === 'xz'
+        ? '.ko.xz'
+        : compression === 'zstd'
+          ? '.ko.zst'
+          : compression === 'gzip'
+            ? '.ko.gz'
+            : '.ko';
+    const fileName = q.name ?? `upload${suffix}`;
+    let facts;
+    try {
+      const elf = await decompressModule(`upload${suffix}`, body);
+      facts = readModuleFacts(fileName, elf);
+    } catch (err) {
+      if (err instanceof PkgError || err instanceof CompatError)
+        throw badRequest('INVALID_MODULE', `not a kernel module: ${err.message}`);
+      throw err;
+    }
+    const { db } = request.server.deps.database;
+    const evaluator = request.server.evaluator;
+    let buildBase = null;
+    if (q.buildBase) {
+      const baseKernel = await resolveKernel(db, q.buildBase);
+      const sha = baseKernel?.baseBtfSha256 ?? (/^[0-9a-f]{64}$/.test(q.buildBase) ? q.buildBase : null);
+      const btf = sha ? await evaluator.bases.get(sha) : null;
+      if (!btf || !sha) throw notFound(`build base ${q.buildBase}`);
+      buildBase = { btf, sha256: sha, how: 'uploaded' };
+    }
+    const ctx = await evaluator.kernelContext(kernel);
+    const moduleSide = { name: facts.name, btf: facts.btf, btfBase: facts.btfBase, buildBase };
+    const btf = assessBtf(moduleSide, ctx.side, evaluator.deps);
+    const abi = checkAbi({ vermagic: facts.vermagic, importedCrcs: facts.importedCrcs }, ctx.abi);
+    const load = predictLoad(btf.btf, abi, ctx.side.flags);
+    return {
+      kernel: kernelView(kernel),
+      module: {
+        name: facts.name,
+        vermagic: facts.vermagic,
+        srcversion: facts.srcversion,
+        btfSha256: facts.btf ? sha256Hex(facts.btf) : null,
+        hasBtfBase: facts.btfBase !== null,
+        size: body.byteLength,
+      },
+      btf: btf.btf,
+      load: load.load,
+      loadReason: load.reason,
+      abi: abi.abi,
+      explanation: `${btf.explanation}; ${load.reason}`,
+      evidence: {
+        ...baseEvidence(ctx.side, moduleSide),
+        kernelLog: btf.kernelLog,
+        onceLog: btf.onceLog,
+        validation: btf.validation,
+        references: btf.references,
+        abi: {
+          vermagicMatch: abi.vermagicMatch,
+          reason: abi.reason,
+          mismatchCount: abi.mismatchCount,
+          mismatches: abi.mismatches,
+        },
+      },
+    };
+  },
+
+  async diffKernels(request: FastifyRequest) {
+    const { a, b } = request.params as { a: number; b: number };
+    const { db } = request.server.deps.database;
+    const [ka, kb] = [await getKernel(db, a), await getKernel(db, b)];
+    if (!ka) throw notFound(`kernel ${a}`);
+    if (!kb) throw notFound(`kernel ${b}`);
+    const evaluator = request.server.evaluator;
+    const [ba, bb] = [
+      ka.baseBtfSha256 ? await evaluator.bases.get(ka.baseBtfSha256) : null,
+      kb.baseBtfSha256 ? await evaluator.bases.get(kb.baseBtfSha256) : null,
+    ];
+    const base: Record<string, unknown> = {
+      identical: ka.baseBtfSha256 !== null && ka.baseBtfSha256 === kb.baseBtfSha256,
+      nrTypes: [ka.nrTypes, kb.nrTypes],
+      strLen: [ka.strLen, kb.strLen],
+    };
+    if (ba && bb) Object.assign(base, request.server.baseDiff(ba, bb));
+
+    let crcs: Record<string, unknown> = { known: false };
+    if (ka.symversSha256 && kb.symversSha256) {
+      const [ta, tb] = [await getBlob(db, ka.symversSha256), await getBlob(db, kb.symversSha256)];
+      const changes = diffSymvers(
+        parseModuleSymvers(Buffer.from(ta!).toString()),
+        parseModuleSymvers(Buffer.from(tb!).toString()),
+      );
+      crcs = {
+        known: true,
+        changed: changes.filter((c) => c.before !== null && c.after !== null).length,
+        added: changes.filter((c) => c.before === null).length,
+        removed: changes.filter((c) => c.after === null).length,
+        examples: changes.slice(0, 50),
+      };
+    }
+
+    let modules: Record<string, unknown> = { evaluated: 0, summary: [] };
+    if (kb.baseBtfSha256) {
+      const own = await selectModuleBuilds(db, { kernelBuildIds: [ka.id] });
+      await ensureVerdicts(request, kb, own);
+      const summary = await verdictSummary(db, kb.id, ka.id);
+      modules = { evaluated: own.length, summary, link: `/v1/compat?kernel=${kb.id}&moduleBuild=` };
+    }
+    return { from: kernelView(ka), to: kernelView(kb), base, crcs, modules };
+  },
+};

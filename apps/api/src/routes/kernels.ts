@@ -1,0 +1,77 @@
+import type { FastifyRequest } from 'fastify';
+import {
+  getKernel,
+  kernelPackageLinks,
+  kernelsByBaseBtf,
+  listKernels,
+  verdictSummary,
+  type KernelFilter,
+} from '@btfwatch/db';
+import { badRequest, notFound } from '../errors.ts';
+import { cursorValue, kernelView, nextCursor } from '../views.ts';
+import type { Handlers } from './types.ts';
+import { packages } from '@btfwatch/db';
+import { inArray } from 'drizzle-orm';
+
+export const kernelHandlers: Handlers = {
+  async listKernels(request: FastifyRequest) {
+    const q = request.query as KernelFilter & { limit: number; cursor?: string };
+    const rows = await listKernels(request.server.deps.database.db, q, {
+      limit: q.limit,
+      before: cursorValue(q.cursor),
+    });
+    return { items: rows.map(kernelView), nextCursor: nextCursor(rows, q.limit, (k) => k.id) };
+  },
+
+  async getKernelsByBtf(request: FastifyRequest) {
+    const { sha256 } = request.params as { sha256: string };
+    const hash = sha256.toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hash)) {
+      throw badRequest(
+        'INVALID_SHA256',
+        `"${sha256}" is not a sha256 (64 hex digits): use sha256sum /sys/kernel/btf/vmlinux`,
+      );
+    }
+    const rows = await kernelsByBaseBtf(request.server.deps.database.db, hash);
+    if (rows.length === 0) throw notFound(`kernel with base BTF ${hash}`);
+    return { items: rows.map(kernelView), nextCursor: null };
+  },
+
+  async getKernel(request: FastifyRequest) {
+    const { id } = request.params as { id: number };
+    const { db } = request.server.deps.database;
+    const kernel = await getKernel(db, id);
+    if (!kernel) throw notFound(`kernel ${id}`);
+    const links = await kernelPackageLinks(db, id);
+    const pkgRows = links.length
+      ? await db
+          .select()
+          .from(packages)
+          .where(
+            inArray(
+              packages.sha256,
+              links.map((l) => l.packageSha256),
+            ),
+          )
+      : [];
+    const byHash = new Map(pkgRows.map((p) => [p.sha256, p]));
+    return {
+      ...kernelView(kernel),
+      packages: links.map((l) => ({
+        name: byHash.get(l.packageSha256)?.name ?? '',
+        version: byHash.get(l.packageSha256)?.version ?? '',
+        sha256: l.packageSha256,
+        role: l.role,
+        hasVmlinuz: l.hasVmlinuz,
+        modules: l.modules,
+      })),
+      verdicts: await verdictSummary(db, id),
+      links: {
+        self: `/v1/kernels/${id}`,
+        compat: `/v1/compat?kernel=${id}`,
+        alerts: `/v1/alerts?kernel=${id}`,
+        dashboard: `/#/kernels/${id}`,
+      },
+    };
+  },
+};

@@ -1,0 +1,78 @@
+import type { Alert, KernelBuild, Mirror, MirrorSuite } from '@btfwatch/db';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function kernelView(k: KernelBuild) {
+  return {
+    id: k.id,
+    distro: k.distro,
+    release: k.release,
+    version: k.version,
+    arch: k.arch,
+    flavour: k.flavour,
+    kernelVersion: k.kernelVersion,
+    baseBtfSha256: k.baseBtfSha256,
+    nrTypes: k.nrTypes,
+    strLen: k.strLen,
+    vermagic: k.vermagic,
+    config: k.config ?? null,
+    suites: k.suites,
+    exportedSymbols: k.exportedSymbols,
+    createdAt: k.createdAt.toISOString(),
+    evaluatedAt: iso(k.evaluatedAt),
+  };
+}
+
+export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
+  return {
+    id: m.id,
+    kind: m.kind,
+    url: m.url,
+    distro: m.distro,
+    suites: m.suites,
+    components: m.components,
+    arch: m.arch,
+    match: m.match,
+    insecure: m.insecure,
+    hasKeyring: m.keyring !== null,
+    scanIntervalSeconds: m.scanIntervalSeconds,
+    createdAt: m.createdAt.toISOString(),
+    lastScanAt: iso(m.lastScanAt),
+    lastScanError: m.lastScanError,
+    ...(suites
+      ? {
+          suiteStates: suites.map((s) => ({
+            suite: s.suite,
+            indexSha256: s.indexSha256,
+            signedBy: s.signedBy,
+            scannedAt: iso(s.scannedAt),
+          })),
+        }
+      : {}),
+    links: { self: `/v1/mirrors/${m.id}`, scan: `/v1/mirrors/${m.id}/scan` },
+  };
+}
+
+export function alertView(a: Alert, kernel?: KernelBuild) {
+  return {
+    id: a.id,
+    kind: a.kind as 'btf_break',
+    kernelId: a.kernelBuildId,
+    ...(kernel ? { kernel: kernelView(kernel) } : {}),
+    cause: a.cause,
+    severity: a.severity,
+    summary: a.summary,
+    affectedModules: a.affectedModules,
+    details: a.details,
+    createdAt: a.createdAt.toISOString(),
+  };
+}
+
+/** Keyset cursor: the last id of the page, as a decimal string. */
+export function nextCursor<T>(items: T[], limit: number, id: (item: T) => number): string | null {
+  return items.length === limit && items.length > 0 ? String(id(items[items.length - 1]!)) : null;
+}
+
+export function cursorValue(cursor: string | undefined): number | undefined {
+  return cursor === undefined ? undefined : Number(cursor);
+}

@@ -1,0 +1,98 @@
+import { createReadStream } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { readModuleFacts, readVmlinuxBtf, type ModuleFacts } from '@btfwatch/compat';
+import { decompressModule, extractVmlinux, readDeb, readRpm, type PickedFile } from '@btfwatch/pkg';
+
+/** Kernel-wide files one package carries for one release. */
+export interface KernelPart {
+  release: string;
+  /** The vmlinux .BTF section; null when the package has a vmlinuz without BTF. */
+  vmlinuxBtf?: Uint8Array | null;
+  configText?: string;
+  symversText?: string;
+}
+
+export interface ExtractedModule {
+  path: string;
+  release: string;
+  /** Shipped under `<modules dir>/<release>/kernel/`: built with the kernel itself. */
+  inTree: boolean;
+  facts: ModuleFacts;
+}
+
+export interface ExtractedPackage {
+  kernels: Map<string, KernelPart>;
+  modules: ExtractedModule[];
+}
+
+export interface ExtractProgress {
+  modules: number;
+}
+
+function part(kernels: Map<string, KernelPart>, release: string): KernelPart {
+  let p = kernels.get(release);
+  if (!p) kernels.set(release, (p = { release }));
+  return p;
+}
+
+/** Copies a view so the (large) buffer it points into can be freed. */
+const own = (bytes: Uint8Array | null): Uint8Array | null => (bytes ? bytes.slice() : null);
+
+/** Streams a package file and keeps only what btfwatch needs of it. */
+export async function extractPackage(
+  path: string,
+  format: 'deb' | 'rpm',
+  onProgress: (p: ExtractProgress) => void = () => undefined,
+): Promise<ExtractedPackage> {
+  const kernels = new Map<string, KernelPart>();
+  const modules: ExtractedModule[] = [];
+  // The vmlinux decompresses beside the archive stream instead of holding it up.
+  const pending: Array<Promise<void>> = [];
+  const onFile = async (file: PickedFile) => {
+    const release = file.release;
+    if (!release) return;
+    switch (file.kind) {
+      case 'vmlinuz': {
+        const image = await file.read();
+        const done = extractVmlinux(image).then((vmlinux) => {
+          part(kernels, release).vmlinuxBtf = own(readVmlinuxBtf(vmlinux));
+        });
+        done.catch(() => undefined);
+        pending.push(done);
+        break;
+      }
+      case 'config':
+        part(kernels, release).configText = Buffer.from(await file.read()).toString('utf8');
+        break;
+      case 'symvers': {
+        const raw = await file.read();
+        part(kernels, release).symversText = Buffer.from(
+          file.path.endsWith('.gz') ? gunzipSync(raw) : raw,
+        ).toString('utf8');
+        break;
+      }
+      case 'module': {
+        const elf = await decompressModule(file.path, await file.read());
+        const facts = readModuleFacts(file.path, elf);
+        facts.btf = own(facts.btf);
+        facts.btfBase = own(facts.btfBase);
+        const inTree = file.path.includes(`/modules/${release}/kernel/`);
+        modules.push({ path: file.path, release, inTree, facts });
+        if (modules.length % 100 === 0) onProgress({ modules: modules.length });
+        break;
+      }
+      default:
+        break;
+    }
+  };
+  const source = createReadStream(path);
+  try {
+    if (format === 'deb') await readDeb(source, { onFile });
+    else await readRpm(source, { onFile });
+  } finally {
+    await Promise.allSettled(pending);
+  }
+  await Promise.all(pending);
+  onProgress({ modules: modules.length });
+  return { kernels, modules };
+}

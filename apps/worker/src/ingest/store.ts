@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import {
+  configFlags,
+  parseKernelConfig,
+  parseModuleSymvers,
+  releaseFlavour,
+  upstreamVersion,
+} from '@btfwatch/compat';
+import { Btf } from '@btfwatch/btf';
+import {
+  linkKernelPackage,
+  markPackage,
+  prepareBlob,
+  putBlobs,
+  insertModuleBuilds,
+  setBuildBaseForKernel,
+  upsertKernelBuild,
+  type Database,
+  type KernelBuild,
+  type NewModuleBuild,
+  type PreparedBlob,
+} from '@btfwatch/db';
+import type { IngestPackagePayload } from '@btfwatch/jobs';
+import type { ExtractedPackage } from './extract.ts';
+
+export interface StoredPackage {
+  kernels: KernelBuild[];
+  modules: number;
+  blobs: number;
+}
+
+interface KernelPlan {
+  release: string;
+  fields: Parameters<typeof upsertKernelBuild>[2];
+  hasVmlinuz: boolean;
+  modules: number;
+}
+
+/** Everything that can be computed before the transaction: hashes, compression, parsed facts. */
+function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suite: string) {
+  const blobs: PreparedBlob[] = [];
+  const kernels = new Map<string, KernelPlan>();
+  const kernelFor = (release: string): KernelPlan => {
+    let k = kernels.get(release);
+    if (!k)
+      kernels.set(
+        release,
+        (k = {
+          release,
+          fields: { suites: [suite], flavour: releaseFlavour(release) },
+          hasVmlinuz: false,
+          modules: 0,
+        }),
+      );
+    return k;
+  };
+  for (const part of extracted.kernels.values()) {
+    const k = kernelFor(part.release);
+    if (part.vmlinuxBtf !== undefined) {
+      k.hasVmlinuz = true;
+      k.fields.imagePackage = pkg.name;
+      if (part.vmlinuxBtf) {
+        const btf = Btf.parse(part.vmlinuxBtf);
+        const blob = prepareBlob(part.vmlinuxBtf, 'base-btf');
+        blobs.push(blob);
+        Object.assign(k.fields, { baseBtfSha256: blob.sha256, nrTypes: btf.nrTypes, strLen: btf.strLen });
+      }
+    }
+    if (part.configText) {
+      k.fields.config = configFlags(parseKernelConfig(part.configText));
+      k.fields.kernelVersion = upstreamVersion(part.configText, pkg.version);
+    }
+    if (part.symversText) {
+      const exported = parseModuleSymvers(part.symversText);
+      const blob = prepareBlob(Buffer.from(part.symversText), 'symvers');
+      blobs.push(blob);
+      Object.assign(k.fields, { symversSha256: blob.sha256, exportedSymbols: exported.size });
+    }
+  }
+  const modules: Array<{ row: Omit<NewModuleBuild, 'kernelBuildId'>; release: string; inTree: boolean }> = [];
+  for (const m of extracted.modules) {
+    const btfBlob = m.facts.btf ? prepareBlob(m.facts.btf, 'module-btf') : null;
+    const baseBlob = m.facts.btfBase ? prepareBlob(m.facts.btfBase, 'module-btf-base') : null;
+    if (btfBlob) blobs.push(btfBlob);
+    if (baseBlob) blobs.push(baseBlob);
+    if (m.inTree) {
+      const k = kernelFor(m.release);
+      k.modules++;
+      if (m.facts.vermagic) k.fields.vermagic ??= m.facts.vermagic;
+    }
+    modules.push({
+      release: m.release,
+      inTree: m.inTree,
+      row: {
+        packageSha256: pkg.sha256,
+        path: m.path,
+        name: m.facts.name,
+        release: m.release,
+        vermagic: m.facts.vermagic,
+        srcversion: m.facts.srcversion,
+        btfSha256: btfBlob?.sha256 ?? null,
+        btfSize: m.facts.btf?.byteLength ?? null,
+        hasBtfBase: baseBlob !== null,
+        btfBaseSha256: baseBlob?.sha256 ?? null,
+        importedCrcs: m.facts.importedCrcs,
+        buildBaseHow: baseBlob ? 'distilled' : null,
+      },
+    });
+  }
+  for (const k of kernels.values()) k.fields.kernelVersion ??= upstreamVersion(null, pkg.version);
+  return { blobs, kernels, modules };
+}
+
+/**
+ * Writes one package's facts in one transaction: blobs, kernel builds (created or completed), module
+ * builds, and the package marked ingested. A crash anywhere leaves the database as it was.
+ */
+export async function storePackage(
+  db: Database,
+  distro: string,
+  pkg: IngestPackagePayload,
+  extracted: ExtractedPackage,
+): Promise<StoredPackage> {
+  const planned = plan(pkg, extracted, pkg.suite);
+  return db.transaction(async (tx) => {
+    await putBlobs(tx, planned.blobs);
+    const kernelRows: KernelBuild[] = [];
+    const kernelIds = new Map<string, number>();
+    for (const k of planned.kernels.values()) {
+      // Only packages of a kernel build define or complete it; separate module packages never do.
+      if (!k.hasVmlinuz && k.modules === 0 && !k.fields.config && !k.fields.symversSha256) continue;
+      const row = await upsertKernelBuild(
+        tx,
+        { distro, release: k.release, version: pkg.version, arch: pkg.arch },
+        k.fields,
+      );
+      kernelRows.push(row);
+      kernelIds.set(k.release, row.id);
+      await linkKernelPackage(tx, {
+        kernelBuildId: row.id,
+        packageSha256: pkg.sha256,
+        role: pkg.role,
+        hasVmlinuz: k.hasVmlinuz,
+        modules: k.modules,
+      });
+    }
+    const rows: NewModuleBuild[] = planned.modules.map((m) => ({
+      ...m.row,
+      kernelBuildId: m.inTree ? (kernelIds.get(m.release) ?? null) : null,
+    }));
+    const inserted = await insertModuleBuilds(tx, rows);
+    for (const k of kernelRows) if (k.baseBtfSha256) await setBuildBaseForKernel(tx, k.id, k.baseBtfSha256);
+    await markPackage(tx, pkg.sha256, 'ingested');
+    return { kernels: kernelRows, modules: inserted, blobs: planned.blobs.length };
+  });
+}
+
+/** What an evaluation of a kernel build depends on; a changed summary makes a new evaluate job id. */
+export function evaluationInputs(kernel: KernelBuild, packageShas: string[], extra = ''): string {
+  return createHash('sha256')
+    .update(
+      [
+        kernel.baseBtfSha256,
+        kernel.symversSha256,
+        kernel.config ? JSON.stringify(kernel.config) : '',
+        ...packageShas.sort(),
+        extra,
+      ].join('|'),
+    )
+    .digest('hex')
+    .slice(0, 16);
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import {
+  getMirror,
+  getSuiteState,
+  recordScan,
+  recordSeenPackage,
+  saveSuiteState,
+  type Mirror,
+} from '@btfwatch/db';
+import { jobIds } from '@btfwatch/jobs';
+import {
+  MirrorConfigError,
+  MirrorError,
+  MirrorSignatureError,
+  scanApt,
+  scanRpm,
+  type AptScanResult,
+  type Candidate,
+  type Downloader,
+  type RpmScanResult,
+} from '@btfwatch/mirror';
+import type { Processor } from '../queue/types.ts';
+import { PermanentJobError } from '../queue/types.ts';
+import { emitEvent } from '../webhooks/deliveries.ts';
+import type { ProcessorDeps } from './index.ts';
+import { webhookDeps } from './index.ts';
+
+export interface ScanDeps extends ProcessorDeps {
+  downloader: Downloader;
+  scratchDir: string;
+}
+
+type ScanResult = AptScanResult | RpmScanResult;
+
+async function scanSuite(
+  deps: ScanDeps,
+  mirror: Mirror,
+  suite: string,
+  state: Record<string, unknown>,
+): Promise<ScanResult> {
+  const common = { ...(mirror.match ? { match: mirror.match } : {}), insecure: mirror.insecure };
+  const keys = mirror.keyring ? { keyring: mirror.keyring } : {};
+  const scanDeps = { downloader: deps.downloader, dir: deps.scratchDir, now: deps.now };
+  if (mirror.kind === 'apt') {
+    return scanApt(
+      {
+        url: mirror.url,
+        suite,
+        components: mirror.components,
+        architectures: [mirror.arch],
+        ...common,
+        ...keys,
+      },
+      state,
+      scanDeps,
+    );
+  }
+  const url = suite === '.' ? mirror.url : `${mirror.url}/${suite.replace(/^\/+/, '')}`;
+  return scanRpm(
+    {
+      url,
+      architectures: [mirror.arch, 'noarch'],
+      ...common,
+      ...(mirror.keyring ? { key: mirror.keyring } : {}),
+    },
+    state,
+    scanDeps,
+  );
+}
+
+function ingestPayload(mirror: Mirror, suite: string, c: Candidate) {
+  return {
+    mirrorId: mirror.id,
+    suite,
+    url: c.url,
+    sha256: c.sha256,
+    size: c.size,
+    name: c.name,
+    version: c.version,
+    arch: c.arch,
+    format: mirror.kind === 'apt' ? ('deb' as const) : ('rpm' as const),
+    role: c.role,
+    source: c.source.name,
+    sourceVersion: c.source.version,
+    depends: c.depends,
+    provides: c.provides,
+  };
+}
+
+/**
+ * Scans every suite of a mirror (conditionally: an unchanged index costs one request), records the
+ * kernel-related packages it lists, and queues an ingest for each package not ingested yet.
+ */
+export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
+  return async (job) => {
+    const { db } = deps.database;
+    const mirror = await getMirror(db, job.data.mirrorId);
+    if (!mirror)
+      throw new PermanentJobError('MIRROR_NOT_FOUND', `mirror ${job.data.mirrorId} does not exist`);
+    let found = 0;
+    let queued = 0;
+    const summary: Array<Record<string, unknown>> = [];
+    try {
+      for (const [i, suite] of mirror.suites.entries()) {
+        const previous = await getSuiteState(db, mirror.id, suite);
+        const result = await scanSuite(deps, mirror, suite, previous?.state ?? {});
+        if (result.changed) {
+          for (const c of result.packages) {
+            found++;
+            const row = await recordSeenPackage(
+              db,
+              {
+                sha256: c.sha256,
+                format: mirror.kind === 'apt' ? 'deb' : 'rpm',
+                name: c.name,
+                version: c.version,
+                arch: c.arch,
+                source: c.source.name,
+                sourceVersion: c.source.version,
+                size: c.size,
+                role: c.role,
+                depends: c.depends,
+                provides: c.provides,
+              },
+              { mirrorId: mirror.id, suite, url: c.url },
+            );
+            if (row.status === 'pending') {
+              await deps.queue.enqueue('ingest-package', ingestPayload(mirror, suite, c), {
+                jobId: jobIds.ingest(c.sha256),
+              });
+              queued++;
+            }
+          }
+        }
+        const stateJson = JSON.stringify(result.state);
+        await saveSuiteState(db, {
+          mirrorId: mirror.id,
+          suite,
+          indexSha256: createHash('sha256').update(stateJson).digest('hex'),
+          etag: null,
+          lastModified: null,
+          signedBy: result.insecure
+            ? 'insecure'
+            : result.changed
+              ? result.signature.signers.map((s) => s.fingerprint ?? s.keyId).join(',') || null
+              : (previous?.signedBy ?? null),
+          scannedAt: deps.now(),
+          state: result.state as Record<string, unknown>,
+        });
+        summary.push({
+          suite,
+          changed: result.changed,
+          insecure: result.insecure,
+          warnings: result.warnings,
+        });
+        if (result.insecure)
+          deps.logger.warn(
+            { mirror: mirror.id, suite },
+            'scanned without signature checking (insecure mirror)',
+          );
+        await job.updateProgress({
+          suites: i + 1,
+          of: mirror.suites.length,
+          packagesFound: found,
+          ingestsQueued: queued,
+        });
+      }
+      await recordScan(db, mirror.id, deps.now(), null);
+      return { suites: summary, packagesFound: found, ingestsQueued: queued };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await recordScan(db, mirror.id, deps.now(), message);
+      const permanent =
+        err instanceof MirrorSignatureError ||
+        err instanceof MirrorConfigError ||
+        (err instanceof MirrorError && !err.transient);
+      await emitEvent(webhookDeps(deps), 'scan.failed', {
+        mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
+        error: { code: (err as { code?: string }).code ?? 'UNKNOWN', message },
+        willRetry: !permanent,
+      });
+      if (permanent) throw new PermanentJobError((err as { code: string }).code, message, { cause: err });
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import { ElfError, ElfFile, modInfoValue, readImportedCrcs, readModInfo } from '@btfwatch/elf';
+import { CompatError } from './errors.ts';
+
+/** What btfwatch keeps of one module file. */
+export interface ModuleFacts {
+  name: string;
+  vermagic: string | null;
+  srcversion: string | null;
+  depends: string[];
+  importedCrcs: Array<[string, number]>;
+  /** The split .BTF section, or null when the module has none. */
+  btf: Uint8Array | null;
+  /** The distilled base (.BTF.base), when the module carries one. */
+  btfBase: Uint8Array | null;
+}
+
+/** Module name as the kernel knows it: .modinfo `name`, else the file name with `-` folded to `_`. */
+function nameFromPath(path: string): string {
+  const file = path.slice(path.lastIndexOf('/') + 1).replace(/\.ko(\.(xz|zst|gz|bz2))?$/, '');
+  return file.replace(/-/g, '_');
+}
+
+/** Reads a (decompressed) module ELF; malformed ELF becomes a CompatError naming the file. */
+export function readModuleFacts(path: string, elfBytes: Uint8Array): ModuleFacts {
+  try {
+    const elf = ElfFile.parse(elfBytes);
+    const info = readModInfo(elf);
+    const btf = elf.sectionDataByName('.BTF');
+    const btfBase = elf.sectionDataByName('.BTF.base');
+    return {
+      name: modInfoValue(info, 'name') ?? nameFromPath(path),
+      vermagic: modInfoValue(info, 'vermagic') ?? null,
+      srcversion: modInfoValue(info, 'srcversion') ?? null,
+      depends: (modInfoValue(info, 'depends') ?? '').split(',').filter(Boolean),
+      importedCrcs: readImportedCrcs(elf).map((c) => [c.symbol, c.crc]),
+      btf: btf && btf.byteLength > 0 ? btf : null,
+      btfBase: btfBase && btfBase.byteLength > 0 ? btfBase : null,
+    };
+  } catch (err) {
+    if (err instanceof ElfError)
+      throw new CompatError('COMPAT_BAD_INPUT', `${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The vmlinux .BTF section (what /sys/kernel/btf/vmlinux serves), or null when the kernel has none. */
+export function readVmlinuxBtf(vmlinuxElf: Uint8Array): Uint8Array | null {
+  try {
+    const btf = ElfFile.parse(vmlinuxElf).sectionDataByName('.BTF');
+    return btf && btf.byteLength > 0 ? btf : null;
+  } catch (err) {
+    if (err instanceof ElfError)
+      throw new CompatError('COMPAT_BAD_INPUT', `vmlinux: ${err.message}`, { cause: err });
+    throw err;
+  }
+}

@@ -1,0 +1,181 @@
+import {
+  Btf,
+  validateModuleBtf,
+  type RelocationInput,
+  type RelocationOutcome,
+  type ValidationError,
+} from '@btfwatch/btf';
+import type { KernelConfigFlags } from './kconfig.ts';
+import type { BtfVerdict } from './load.ts';
+
+/** The booted kernel K, as far as module BTF is concerned. */
+export interface KernelBtfSide {
+  /** K's vmlinux BTF; null when K has none. */
+  base: Btf | null;
+  baseSha256: string | null;
+  /** Upstream version, e.g. 6.1.192. */
+  kernelVersion: string | null;
+  flags: KernelConfigFlags | null;
+}
+
+export interface BuildBase {
+  btf: Btf;
+  sha256: string;
+  /** How btfwatch knows this is the base the module was generated against. */
+  how: string;
+}
+
+/** The module build M. */
+export interface ModuleBtfSide {
+  name: string;
+  btf: Uint8Array | null;
+  btfBase: Uint8Array | null;
+  buildBase: BuildBase | null;
+}
+
+/** Which base type ids and string offsets M references that mean something else on K than on its build base. */
+export interface ReferenceComparison {
+  changedTypeIds: number[];
+  changedStringOffsets: number[];
+  referencedTypes: number;
+  referencedStrings: number;
+}
+
+export interface BtfAssessmentDeps {
+  /** Compare M's base references between its build base and K's base (same type count and string length). */
+  compareReferences: (split: Uint8Array, buildBase: Btf, kernelBase: Btf) => ReferenceComparison;
+  /** libbpf btf__relocate semantics, for modules carrying .BTF.base on 6.11+ kernels. */
+  relocate?: (input: RelocationInput) => RelocationOutcome;
+}
+
+export interface BtfAssessment {
+  btf: BtfVerdict;
+  explanation: string;
+  /** Lines K prints for this module (dmesg, without timestamps). */
+  kernelLog: string[];
+  /** Printed once per boot, for the first module affected. */
+  onceLog: string[];
+  validation: (ValidationError & { ok: false }) | { ok: true } | null;
+  references: ReferenceComparison | null;
+}
+
+const MAX_LISTED = 50;
+
+function baseFacts(btf: Btf | null, sha: string | null) {
+  return btf ? { sha256: sha, nrTypes: btf.nrTypes, strLen: btf.strLen } : null;
+}
+
+/** Evidence every verdict carries: both bases' identity and counts. */
+export function baseEvidence(kernel: KernelBtfSide, module: ModuleBtfSide) {
+  return {
+    kernelBase: baseFacts(kernel.base, kernel.baseSha256),
+    buildBase: module.buildBase
+      ? { ...baseFacts(module.buildBase.btf, module.buildBase.sha256), how: module.buildBase.how }
+      : null,
+  };
+}
+
+/** What K does with M's BTF (DESIGN §2): identical, equivalent, relocated, rejected, corrupt, unverified or absent. */
+export function assessBtf(
+  module: ModuleBtfSide,
+  kernel: KernelBtfSide,
+  deps: BtfAssessmentDeps,
+): BtfAssessment {
+  const none = { kernelLog: [], onceLog: [], validation: null, references: null };
+  if (!kernel.base) return { btf: 'absent', explanation: 'the kernel has no vmlinux BTF', ...none };
+  if (kernel.flags && !kernel.flags.DEBUG_INFO_BTF_MODULES) {
+    return {
+      btf: 'absent',
+      explanation: 'the kernel is built without CONFIG_DEBUG_INFO_BTF_MODULES and ignores module BTF',
+      ...none,
+    };
+  }
+  if (!module.btf) return { btf: 'absent', explanation: 'the module has no .BTF section', ...none };
+  if (module.buildBase && module.buildBase.sha256 === kernel.baseSha256) {
+    return {
+      btf: 'identical',
+      explanation: "the module's BTF was generated against exactly this kernel's vmlinux BTF",
+      ...none,
+    };
+  }
+
+  const verdict = validateModuleBtf(
+    module.btf,
+    kernel.base,
+    {
+      kernelVersion: kernel.kernelVersion ?? '0.0.0',
+      allowBtfMismatch: kernel.flags?.MODULE_ALLOW_BTF_MISMATCH ?? false,
+    },
+    module.name,
+    {
+      ...(module.btfBase ? { distilledBase: module.btfBase } : {}),
+      ...(deps.relocate ? { relocate: deps.relocate } : {}),
+    },
+  );
+  if (!verdict.ok) {
+    return {
+      btf: 'rejected',
+      explanation: `the kernel rejects the module's BTF (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''}): it logs "failed to validate module [${module.name}] BTF: ${verdict.error.errno}"`,
+      kernelLog: verdict.log,
+      onceLog: verdict.onceLog,
+      validation: { ...verdict.error, ok: false },
+      references: null,
+    };
+  }
+  const passed = { kernelLog: verdict.log, onceLog: [], validation: { ok: true as const } };
+  if (verdict.btf === 'ignored')
+    return {
+      btf: 'absent',
+      explanation: 'this kernel version ignores module BTF',
+      ...passed,
+      references: null,
+    };
+  if (module.btfBase && verdict.btf === 'loaded') {
+    return {
+      btf: 'relocated',
+      explanation: "the kernel relocates the module's BTF from its distilled base onto its own vmlinux BTF",
+      ...passed,
+      references: null,
+    };
+  }
+  if (!module.buildBase) {
+    const pending = verdict.btf === 'relocation-pending' ? ' (relocation not modelled)' : '';
+    return {
+      btf: 'unverified',
+      explanation: `the kernel accepts the module's BTF, but its build base is unknown, so it cannot be shown to mean the same here${pending}`,
+      ...passed,
+      references: null,
+    };
+  }
+  const build = module.buildBase.btf;
+  if (build.nrTypes !== kernel.base.nrTypes || build.strLen !== kernel.base.strLen) {
+    return {
+      btf: 'corrupt',
+      explanation: `the kernel accepts the module's BTF, but its base has ${kernel.base.nrTypes} types and ${kernel.base.strLen} bytes of strings where the build base had ${build.nrTypes} and ${build.strLen}: every module type id and string shifts and resolves to something else`,
+      ...passed,
+      references: null,
+    };
+  }
+  const refs = deps.compareReferences(module.btf, build, kernel.base);
+  const capped = {
+    ...refs,
+    changedTypeIds: refs.changedTypeIds.slice(0, MAX_LISTED),
+    changedStringOffsets: refs.changedStringOffsets.slice(0, MAX_LISTED),
+    changedTypeCount: refs.changedTypeIds.length,
+    changedStringCount: refs.changedStringOffsets.length,
+  };
+  if (refs.changedTypeIds.length === 0 && refs.changedStringOffsets.length === 0) {
+    return {
+      btf: 'equivalent',
+      explanation: `the bases differ, but all ${refs.referencedTypes} base types and ${refs.referencedStrings} base strings the module references mean the same on this kernel`,
+      ...passed,
+      references: capped,
+    };
+  }
+  return {
+    btf: 'corrupt',
+    explanation: `the kernel accepts the module's BTF, but ${refs.changedTypeIds.length} referenced base types and ${refs.changedStringOffsets.length} base strings resolve differently than at build time: the kernel silently loads wrong types`,
+    ...passed,
+    references: capped,
+  };
+}
