@@ -5,7 +5,10 @@
 //    hash of every type, in process, against `bpftool btf dump file vmlinux.btf format raw > /dev/null`
 //    (wall time of the whole bpftool process). Medians of N runs; our first (cold, unoptimised JIT)
 //    run is reported apart. The breakdown adds what the headline leaves lazy: every member,
-//    parameter and enum value; deep hashes; our own raw dump.
+//    parameter and enum value; deep hashes; our own raw dump. The same pipeline is also timed on the
+//    tsc build of libs/btf (what `npm start` runs; built here with `tsc -b libs/btf` unless --no-build):
+//    tsx compiles with esbuild's keepNames, and redefining a base class's `name` makes every `super()`
+//    call of the ~100k type objects slower.
 // 2. Every module of linux-image-6.1.0-55-amd64-unsigned (fetched by test/fixtures/fetch-packages.sh,
 //    extracted with dpkg-deb | tar into a temp dir): read its .BTF from the ELF, parse it over the
 //    55 base, collect its base references and check them against the precomputed 55 → 56 diff.
@@ -40,6 +43,7 @@ const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 7;
 const skipModules = args.includes('--skip-modules');
+const build = !args.includes('--no-build');
 const BPFTOOL =
   ['/usr/sbin/bpftool', '/usr/bin/bpftool'].find((p) => {
     try {
@@ -87,13 +91,15 @@ interface OursRun {
   entries: number;
 }
 
-function oursOnce(): OursRun {
+type Lib = Pick<typeof import('@btfwatch/btf'), 'Btf' | 'StructuralHashes'>;
+
+function oursOnce(lib: Lib = { Btf, StructuralHashes }): OursRun {
   const t0 = performance.now();
-  const btf = Btf.parse(vmlinuxBytes);
+  const btf = lib.Btf.parse(vmlinuxBytes);
   const t1 = performance.now();
   for (let id = btf.startId; id < btf.nrTypes; id++) btf.type(id);
   const t2 = performance.now();
-  const hashes = StructuralHashes.of(btf);
+  const hashes = lib.StructuralHashes.of(btf);
   const t3 = performance.now();
   let entries = 0;
   for (let id = btf.startId; id < btf.nrTypes; id++) {
@@ -146,6 +152,18 @@ for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
   dumps.push(performance.now() - start);
 }
 const pick = (k: keyof OursRun) => median(ours.map((r) => r[k]));
+
+// The tsc build, in this process.
+let built: OursRun[] = [];
+if (build)
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', join(root, 'libs/btf')], { stdio: 'inherit' });
+try {
+  const lib = (await import(join(root, 'libs/btf/dist/index.js'))) as Lib;
+  oursOnce(lib);
+  built = Array.from({ length: runs }, () => oursOnce(lib));
+} catch (err) {
+  console.error(`no tsc build of libs/btf to time: ${(err as Error).message}`);
+}
 
 // ---- 2. every module of a real package against a foreign base
 let moduleFigures: Record<string, string> = {};
@@ -248,6 +266,15 @@ const figures: Record<string, string> = {
   'ours parse+decode+hash / bpftool': (oursMs / bpftoolMs).toFixed(2),
   'ours parse+decode+hash cold / bpftool': (cold.total / bpftoolMs).toFixed(2),
   'goal ratio': '0.50',
+  ...(built.length > 0
+    ? {
+        'ours tsc build parse+decode+hash ms': ms(median(built.map((r) => r.total))),
+        'ours tsc build decode every type ms': ms(median(built.map((r) => r.decode))),
+        'ours tsc build parse+decode+hash / bpftool': (median(built.map((r) => r.total)) / bpftoolMs).toFixed(
+          2,
+        ),
+      }
+    : {}),
   'ours + every member/param/value ms': ms(oursMs + pick('members')),
   'ours + every member/param/value / bpftool': ((oursMs + pick('members')) / bpftoolMs).toFixed(2),
   'ours deep hash every type ms': ms(pick('deep')),

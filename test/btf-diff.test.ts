@@ -51,7 +51,8 @@ function bpftoolTypes(file: string, base?: string): Map<number, DumpedType> {
     if (!current) continue;
     // A DATASEC entry names its variable in parentheses: that is the variable's record, not this one's.
     current.text += line.replace(/ \((\w+) '.*'\)$/, '') + '\n';
-    for (const m of line.matchAll(/\b(?:type_id|ret_type_id|index_type_id)=(\d+)/g)) current.refs.push(Number(m[1]));
+    for (const m of line.matchAll(/\b(?:type_id|ret_type_id|index_type_id)=(\d+)/g))
+      current.refs.push(Number(m[1]));
   }
   return types;
 }
@@ -97,8 +98,13 @@ test("module base refs equal the base ids in bpftool's dump of every 6.1 module"
     const split = openBtf(readBtfFromFile(elf), a);
     const refs = moduleBaseRefs(split);
     const expected = new Set<number>();
-    for (const t of bpftoolTypes(path, aPath).values()) for (const r of t.refs) if (r > 0 && r < split.startId) expected.add(r);
-    assert.deepEqual([...refs.typeIds], [...expected].sort((x, y) => x - y), name);
+    for (const t of bpftoolTypes(path, aPath).values())
+      for (const r of t.refs) if (r > 0 && r < split.startId) expected.add(r);
+    assert.deepEqual(
+      [...refs.typeIds],
+      [...expected].sort((x, y) => x - y),
+      name,
+    );
     // Every base string offset used resolves to the name bpftool printed for it somewhere.
     for (const off of refs.stringOffsets) assert.ok(off > 0 && off < a.strLen);
   }
@@ -153,7 +159,8 @@ test('a same-size base with one member retargeted flags exactly the modules that
     const res = checkModuleRefs(refs, d);
     if (!res.equivalent) flagged++;
     for (const id of refs.typeIds) {
-      if (!d.isTypeChanged(id)) assert.ok(cmp.equivalent(id, id), `${name}: [${id}] unchanged by the diff but not deeply equal`);
+      if (!d.isTypeChanged(id))
+        assert.ok(cmp.equivalent(id, id), `${name}: [${id}] unchanged by the diff but not deeply equal`);
     }
   }
   assert.ok(flagged >= 1 && flagged < moduleNames(RELEASES.bookworm55).length, `flagged ${flagged}`);
@@ -199,7 +206,8 @@ test('named-type diff across releases (6.12 → 7.2) accounts for every name', (
   const nd = diffNamedTypes(x, y);
   const keys = (btf: Btf) => {
     const s = new Set<string>();
-    for (let id = 1; id < btf.nrTypes; id++) if (btf.raw(id).nameOff) s.add(`${btf.raw(id).kind}:${btf.name(id)}`);
+    for (let id = 1; id < btf.nrTypes; id++)
+      if (btf.raw(id).nameOff) s.add(`${btf.raw(id).kind}:${btf.name(id)}`);
     return s;
   };
   const kx = keys(x);

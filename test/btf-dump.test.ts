@@ -173,6 +173,10 @@ for (const littleEndian of [true, false]) {
     const bytes = b.build();
     const ours = dumpRaw(Btf.parse(bytes, base));
     const basePath = write(`synthetic-${order}-base.btf`, baseBytes);
-    assertSameDump(ours, bpftoolDump(write(`synthetic-${order}-split.btf`, bytes), basePath), `${order} split`);
+    assertSameDump(
+      ours,
+      bpftoolDump(write(`synthetic-${order}-split.btf`, bytes), basePath),
+      `${order} split`,
+    );
   });
 }

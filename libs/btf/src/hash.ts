@@ -69,6 +69,8 @@ const TAG_SCC = 4;
 const TAG_DEEP = 5;
 const TAG_DEEP_SCC = 6;
 const TAG_REFINE = 7;
+const TAG_NAME = 8;
+const TAG_NODE = 9;
 const MARK_IN_CYCLE = 0x6379636c;
 const REFINE_ROUNDS = 3;
 
@@ -288,16 +290,84 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
   const strings = new StringMixer(btf.strings);
   const u32 = (at: number) => view.getUint32(at, le);
 
+  // One pass over the records: kind, degree, and two hashes per type that do not depend on other
+  // types — its name, and everything in its record except referenced ids (names by content). Both
+  // views of a type (by value, through a pointer) reuse them, so each string is hashed once.
   const kinds = new Uint8Array(n);
   const degree = new Uint32Array(n);
   const leaf = new Uint8Array(n);
+  const names = new Uint32Array(2 * n);
+  const locals = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) {
     const at = offsets[i] as number;
+    const nameOff = u32(at);
     const info = u32(at + 4);
     const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
     kinds[i] = kind;
-    degree[i] = idFieldCount(kind, info & 0xffff);
-    leaf[i] = u32(at) !== 0 && isNamedLeafKind(kind) ? 1 : 0;
+    degree[i] = idFieldCount(kind, vlen);
+    leaf[i] = nameOff !== 0 && isNamedLeafKind(kind) ? 1 : 0;
+    begin(TAG_NAME);
+    strings.mixString(nameOff);
+    end(names, 2 * i);
+    begin(TAG_TYPE);
+    mix(info);
+    mix(names[2 * i] as number);
+    mix(names[2 * i + 1] as number);
+    const tail = at + BTF_TYPE_SIZE;
+    switch (kind) {
+      case Kind.Int:
+        mix(u32(at + 8));
+        mix(u32(tail));
+        break;
+      case Kind.Var:
+      case Kind.DeclTag:
+        mix(u32(tail));
+        break;
+      case Kind.Array:
+        mix(u32(at + 8));
+        mix(u32(tail + 8));
+        break;
+      case Kind.Struct:
+      case Kind.Union:
+        mix(u32(at + 8));
+        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
+          strings.mixString(u32(p));
+          mix(u32(p + 8));
+        }
+        break;
+      case Kind.Enum:
+        mix(u32(at + 8));
+        for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) {
+          strings.mixString(u32(p));
+          mix(u32(p + 4));
+        }
+        break;
+      case Kind.Enum64:
+        mix(u32(at + 8));
+        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
+          strings.mixString(u32(p));
+          mix(u32(p + 4));
+          mix(u32(p + 8));
+        }
+        break;
+      case Kind.FuncProto:
+        for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) strings.mixString(u32(p));
+        break;
+      case Kind.Datasec:
+        mix(u32(at + 8));
+        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
+          mix(u32(p + 4));
+          mix(u32(p + 8));
+        }
+        break;
+      case Kind.Float:
+        mix(u32(at + 8));
+        break;
+      default:
+      // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG, FUNC, FWD: nothing but the id.
+    }
+    end(locals, 2 * i);
   }
 
   const out = new Uint32Array(4 * n);
@@ -327,88 +397,30 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
     }
   };
 
+  /** A node: its record's local hash, then its children (in field order) in the view they are reached. */
   const hashNode = (v: number, dst: Uint32Array, dstAt: number) => {
     const i = v >> 1;
     const mode = v & 1;
-    const at = offsets[i] as number;
-    const info = u32(at + 4);
     const kind = kinds[i] as number;
-    const vlen = info & 0xffff;
     if (mode === 1 && leaf[i] === 1) {
       begin(TAG_REF);
       // A pointer to a forward declaration and to the definition are the same C type.
-      mix(kind === Kind.Fwd ? (info >>> 31 === 1 ? Kind.Union : Kind.Struct) : kind);
-      strings.mixString(u32(at));
+      const at = offsets[i] as number;
+      mix(kind === Kind.Fwd ? (u32(at + 4) >>> 31 === 1 ? Kind.Union : Kind.Struct) : kind);
+      mix(names[2 * i] as number);
+      mix(names[2 * i + 1] as number);
       end(dst, dstAt);
       return;
     }
-    const cm = mode === 1 || kind === Kind.Ptr ? 1 : 0;
-    begin(TAG_TYPE);
+    begin(TAG_NODE);
     mix(mode);
-    mix(info);
-    strings.mixString(u32(at));
-    const tail = at + BTF_TYPE_SIZE;
-    switch (kind) {
-      case Kind.Int:
-        mix(u32(at + 8));
-        mix(u32(tail));
-        break;
-      case Kind.Var:
-      case Kind.DeclTag:
-        mixChild(u32(at + 8), cm);
-        mix(u32(tail));
-        break;
-      case Kind.Array:
-        mix(u32(at + 8));
-        mixChild(u32(tail), cm);
-        mixChild(u32(tail + 4), cm);
-        mix(u32(tail + 8));
-        break;
-      case Kind.Struct:
-      case Kind.Union:
-        mix(u32(at + 8));
-        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
-          strings.mixString(u32(p));
-          mixChild(u32(p + 4), cm);
-          mix(u32(p + 8));
-        }
-        break;
-      case Kind.Enum:
-        mix(u32(at + 8));
-        for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) {
-          strings.mixString(u32(p));
-          mix(u32(p + 4));
-        }
-        break;
-      case Kind.Enum64:
-        mix(u32(at + 8));
-        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
-          strings.mixString(u32(p));
-          mix(u32(p + 4));
-          mix(u32(p + 8));
-        }
-        break;
-      case Kind.FuncProto:
-        mixChild(u32(at + 8), cm);
-        for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) {
-          strings.mixString(u32(p));
-          mixChild(u32(p + 4), cm);
-        }
-        break;
-      case Kind.Datasec:
-        mix(u32(at + 8));
-        for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
-          mixChild(u32(p), cm);
-          mix(u32(p + 4));
-          mix(u32(p + 8));
-        }
-        break;
-      case Kind.Float:
-        mix(u32(at + 8));
-        break;
-      default:
-        // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG, FUNC, FWD: one id field.
-        mixChild(u32(at + 8), cm);
+    mix(locals[2 * i] as number);
+    mix(locals[2 * i + 1] as number);
+    const d = degree[i] as number;
+    if (d > 0) {
+      const at = offsets[i] as number;
+      const cm = mode === 1 || kind === Kind.Ptr ? 1 : 0;
+      for (let k = 0; k < d; k++) mixChild(u32(at + idFieldAt(kind, k)), cm);
     }
     end(dst, dstAt);
   };
@@ -422,16 +434,15 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
     return 2 * (t - startId) + ((v & 1) === 1 || kind === Kind.Ptr ? 1 : 0);
   };
 
-  tarjan(
-    2 * n,
+  // Real BTF has no cycles in this graph (every C cycle passes through a pointer to a named type), so
+  // a plain post-order DFS hashes it; a back edge (hostile BTF) restarts with Tarjan's components.
+  const roots = (visit: (root: number) => void) => {
     // By-value nodes first, then the pointee view of every type (a split blob may point at any).
-    (visit) => {
-      for (let i = 0; i < n; i++) visit(2 * i);
-      for (let i = 0; i < n; i++) visit(2 * i + 1);
-    },
-    nodeDegree,
-    nodeChild,
-    (members, size, cyclic) => {
+    for (let i = 0; i < n; i++) visit(2 * i);
+    for (let i = 0; i < n; i++) visit(2 * i + 1);
+  };
+  if (!acyclicPostOrder(2 * n, roots, nodeDegree, nodeChild, (v) => hashNode(v, out, 2 * v))) {
+    tarjan(2 * n, roots, nodeDegree, nodeChild, (members, size, cyclic) => {
       if (!cyclic) {
         const v = members[0] as number;
         hashNode(v, out, 2 * v);
@@ -439,9 +450,56 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
       }
       mask ??= new Uint8Array(2 * n);
       hashCycle(members, size, mask, out, hashNode, nodeDegree, nodeChild, TAG_SCC);
-    },
-  );
+    });
+  }
   return out;
+}
+
+/**
+ * Post-order DFS calling `visit(v)` after all of v's children; false (having visited only part of the
+ * graph) as soon as it meets a cycle.
+ */
+function acyclicPostOrder(
+  nodeCount: number,
+  roots: (visit: (root: number) => void) => void,
+  degree: (v: number) => number,
+  child: (v: number, k: number) => number,
+  visit: (v: number) => void,
+): boolean {
+  const state = new Uint8Array(nodeCount); // 0 unseen, 1 on the path, 2 done
+  const stackNode = new Int32Array(nodeCount);
+  const stackEdge = new Int32Array(nodeCount);
+  let cyclic = false;
+  roots((root) => {
+    if (cyclic || state[root] !== 0) return;
+    let sp = 0;
+    stackNode[sp] = root;
+    stackEdge[sp++] = 0;
+    state[root] = 1;
+    while (sp > 0) {
+      const v = stackNode[sp - 1] as number;
+      const k = stackEdge[sp - 1] as number;
+      if (k < degree(v)) {
+        stackEdge[sp - 1] = k + 1;
+        const w = child(v, k);
+        if (w < 0) continue;
+        const s = state[w];
+        if (s === 2) continue;
+        if (s === 1) {
+          cyclic = true;
+          return;
+        }
+        state[w] = 1;
+        stackNode[sp] = w;
+        stackEdge[sp++] = 0;
+        continue;
+      }
+      visit(v);
+      state[v] = 2;
+      sp--;
+    }
+  });
+  return !cyclic;
 }
 
 /**
