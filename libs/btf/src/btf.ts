@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { BtfError } from './errors.ts';
 import { parseHeader, type ParsedHeader } from './header.ts';
-import { decodeType } from './decode.ts';
+import { decodeType, voidType } from './decode.ts';
 import { StringTable } from './strings.ts';
-import { Void, type Type } from './types.ts';
+import type { Type, Void } from './types.ts';
 import { BTF_TYPE_SIZE, Kind, infoKind, infoKindFlag, infoVlen, trailingSize } from './wire.ts';
 
 /** A type id: 0 is void; a base holds 1..nrTypes-1; split BTF continues at the base's nrTypes. */
@@ -28,7 +28,7 @@ export class Btf {
   private sha256Cache?: string;
   /** Decoded model objects, built on first request, indexed by `id - startId`. */
   private typeCache?: (Type | undefined)[];
-  private voidType?: Void;
+  private voidCache?: Void;
 
   private constructor(
     bytes: Uint8Array,
@@ -129,7 +129,7 @@ export class Btf {
    * Decoded once and cached. Throws BTF_NOT_FOUND for ids outside the id space.
    */
   type(id: TypeId): Type {
-    if (id === 0) return (this.voidType ??= new Void(this, 0, 0, 0));
+    if (id === 0) return (this.voidCache ??= voidType(this));
     if (id < this.startId) {
       if (!this.base || id < 0) throw new BtfError('BTF_NOT_FOUND', `type [${id}] does not exist`);
       return this.base.type(id);

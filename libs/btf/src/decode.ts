@@ -19,6 +19,7 @@ import {
   TypeTag,
   Union,
   Var,
+  Void,
   Volatile,
   type Type,
 } from './types.ts';
@@ -104,6 +105,11 @@ export function decodeType(btf: Btf, id: TypeId): Type {
       throw new BtfError('BTF_UNSUPPORTED', `type [${id}]: unknown kind ${kind}`);
   }
   return t as unknown as Type;
+}
+
+/** Id 0 of `btf`'s id space. */
+export function voidType(btf: Btf): Void {
+  return make(Void.prototype, btf, 0, 0, 0) as unknown as Void;
 }
 
 type Fields = Record<string, unknown>;

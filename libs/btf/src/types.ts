@@ -33,8 +33,8 @@ export type FwdKind = 'struct' | 'union';
 abstract class TypeBase {
   abstract get kind(): Kind;
 
-  // Fields are declared and assigned rather than written as parameter properties: with ES2022 class
-  // field semantics the latter cost a define per field per object, which shows on 100k+ types.
+  // Objects are made by decode.ts from the prototypes, never with `new` (see decodeType), so fields
+  // are declarations only and the constructor exists to keep `new` out of callers' hands.
   /** The blob whose id space `id` and every referenced id live in (for split BTF, the split blob). */
   declare readonly btf: Btf;
   declare readonly id: TypeId;
@@ -43,12 +43,7 @@ abstract class TypeBase {
   /** The raw info word: vlen, kind, kind_flag. */
   declare readonly info: number;
 
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number) {
-    this.btf = btf;
-    this.id = id;
-    this.nameOff = nameOff;
-    this.info = info;
-  }
+  protected constructor() {}
 
   /** The name, or '' when anonymous. Throws BTF_BAD_REFERENCE when name_off is outside the strings. */
   get name(): string {
@@ -112,11 +107,6 @@ export class Int extends TypeBase {
   declare readonly size: number;
   /** The raw INT word: encoding in bits 24-27, offset in 16-23, bits in 0-7. */
   declare readonly data: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, size: number, data: number) {
-    super(btf, id, nameOff, info);
-    this.size = size;
-    this.data = data;
-  }
   /** BTF_INT_ENCODING: a mask of INT_SIGNED, INT_CHAR, INT_BOOL. */
   get encoding(): number {
     return (this.data >>> 24) & 0x0f;
@@ -143,10 +133,6 @@ export class Int extends TypeBase {
 /** The kinds that are a name (or nothing) on top of one referenced type. */
 abstract class RefType extends TypeBase {
   declare readonly typeId: TypeId;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, typeId: TypeId) {
-    super(btf, id, nameOff, info);
-    this.typeId = typeId;
-  }
   get type(): Type {
     return this.resolve(this.typeId, 'target');
   }
@@ -194,20 +180,6 @@ export class Array extends TypeBase {
   declare readonly typeId: TypeId;
   declare readonly indexTypeId: TypeId;
   declare readonly nelems: number;
-  constructor(
-    btf: Btf,
-    id: TypeId,
-    nameOff: number,
-    info: number,
-    typeId: TypeId,
-    indexTypeId: TypeId,
-    nelems: number,
-  ) {
-    super(btf, id, nameOff, info);
-    this.typeId = typeId;
-    this.indexTypeId = indexTypeId;
-    this.nelems = nelems;
-  }
   get type(): Type {
     return this.resolve(this.typeId, 'element type');
   }
@@ -258,11 +230,6 @@ abstract class Composite extends TypeBase {
   declare readonly size: number;
   /** Byte offset of the first member record within btf.types. */
   declare private readonly trailing: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, size: number, trailing: number) {
-    super(btf, id, nameOff, info);
-    this.size = size;
-    this.trailing = trailing;
-  }
   get vlen(): number {
     return this.info & 0xffff;
   }
@@ -320,11 +287,6 @@ abstract class EnumBase<V> extends TypeBase {
   declare private valuesCache?: readonly V[];
   declare readonly size: number;
   declare protected readonly trailing: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, size: number, trailing: number) {
-    super(btf, id, nameOff, info);
-    this.size = size;
-    this.trailing = trailing;
-  }
   get vlen(): number {
     return this.info & 0xffff;
   }
@@ -401,10 +363,6 @@ export class Func extends TypeBase {
   }
   /** The FUNC_PROTO. */
   declare readonly typeId: TypeId;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, typeId: TypeId) {
-    super(btf, id, nameOff, info);
-    this.typeId = typeId;
-  }
   /** Linkage lives in vlen; values past Extern are kept as numbers (the kernel rejects them). */
   get linkage(): FuncLinkage | number {
     return this.info & 0xffff;
@@ -444,11 +402,6 @@ export class FuncProto extends TypeBase {
   declare private paramsCache?: readonly Param[];
   declare readonly returnTypeId: TypeId;
   declare private readonly trailing: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, returnTypeId: TypeId, trailing: number) {
-    super(btf, id, nameOff, info);
-    this.returnTypeId = returnTypeId;
-    this.trailing = trailing;
-  }
   get vlen(): number {
     return this.info & 0xffff;
   }
@@ -480,18 +433,6 @@ export class Var extends TypeBase {
   declare readonly typeId: TypeId;
   /** VarLinkage, or the raw number when out of range. */
   declare readonly linkage: VarLinkage | number;
-  constructor(
-    btf: Btf,
-    id: TypeId,
-    nameOff: number,
-    info: number,
-    typeId: TypeId,
-    linkage: VarLinkage | number,
-  ) {
-    super(btf, id, nameOff, info);
-    this.typeId = typeId;
-    this.linkage = linkage;
-  }
   get type(): Type {
     return this.resolve(this.typeId, 'type');
   }
@@ -511,11 +452,6 @@ export class Datasec extends TypeBase {
   declare private varsCache?: readonly VarSecinfo[];
   declare readonly size: number;
   declare private readonly trailing: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, size: number, trailing: number) {
-    super(btf, id, nameOff, info);
-    this.size = size;
-    this.trailing = trailing;
-  }
   get vlen(): number {
     return this.info & 0xffff;
   }
@@ -547,10 +483,6 @@ export class Float extends TypeBase {
     return Kind.Float;
   }
   declare readonly size: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, size: number) {
-    super(btf, id, nameOff, info);
-    this.size = size;
-  }
 }
 
 /** `btf_decl_tag("...")` on a declaration; the name is the tag's value. */
@@ -562,11 +494,6 @@ export class DeclTag extends TypeBase {
   declare readonly typeId: TypeId;
   /** -1 tags the declaration itself; otherwise the member or parameter index it tags. */
   declare readonly componentIdx: number;
-  constructor(btf: Btf, id: TypeId, nameOff: number, info: number, typeId: TypeId, componentIdx: number) {
-    super(btf, id, nameOff, info);
-    this.typeId = typeId;
-    this.componentIdx = componentIdx;
-  }
   get value(): string {
     return this.name;
   }
