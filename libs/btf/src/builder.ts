@@ -36,6 +36,8 @@ export class BtfBuilder {
   readonly startStrOff: number;
   readonly littleEndian: boolean;
   private words: number[] = [];
+  /** Word index where each record starts. */
+  private readonly starts: number[] = [];
   private count = 0;
   private readonly strBytes: number[] = [];
   private readonly strIndex = new Map<string, number>();
@@ -112,8 +114,51 @@ export class BtfBuilder {
 
   /** Append one record given as u32 words (common header first); returns its id. */
   raw(words: readonly number[]): TypeId {
+    this.starts.push(this.words.length);
     for (const w of words) this.words.push(w >>> 0);
     return this.startId + this.count++;
+  }
+
+  /**
+   * Overwrite word `index` (0 = name_off, 1 = info, 2 = size/type, then the trailing words) of a
+   * record added here: the way to make a deliberately different blob of the same shape.
+   */
+  setWord(id: TypeId, index: number, value: number): void {
+    const start = this.starts[id - this.startId];
+    const end = this.starts[id - this.startId + 1] ?? this.words.length;
+    if (start === undefined || index < 0 || start + index >= end)
+      throw new RangeError(`no word ${index} in type [${id}]`);
+    this.words[start + index] = value >>> 0;
+  }
+
+  /**
+   * A builder holding a copy of `btf`'s own records and string section, byte for byte (for split
+   * BTF, over the same base): `build()` reproduces the types and strings, and more can be added or
+   * changed. E.g. the `corrupt` case: a real base with one referenced id changed keeps nr_types and
+   * str_len, so a module built on the real one passes validation on it.
+   */
+  static copyOf(btf: Btf): BtfBuilder {
+    const b = new BtfBuilder(btf.base ? { base: btf.base } : { littleEndian: btf.header.littleEndian });
+    const { view } = btf;
+    const le = btf.header.littleEndian;
+    for (let id = btf.startId; id < btf.nrTypes; id++) {
+      const r = btf.raw(id);
+      const words: number[] = [];
+      for (let w = 0; w < r.byteLength / 4; w++) words.push(view.getUint32(r.offset + 4 * w, le));
+      b.raw(words);
+    }
+    const strings = btf.strings.bytes;
+    b.strBytes.length = 0;
+    b.strIndex.clear();
+    for (let off = 0; off < strings.byteLength;) {
+      let end = strings.indexOf(0, off);
+      if (end < 0) end = strings.byteLength;
+      const key = byteKey(strings.subarray(off, end));
+      if (!b.strIndex.has(key)) b.strIndex.set(key, off);
+      off = end + 1;
+    }
+    for (const x of strings) b.strBytes.push(x);
+    return b;
   }
 
   private record(

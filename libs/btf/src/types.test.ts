@@ -272,3 +272,27 @@ test('split BTF resolves ids and names below its start through the base', () => 
     [ptr, td, mine],
   );
 });
+
+test('BtfBuilder.copyOf reproduces a blob byte for byte; setWord makes a same-shape variant', () => {
+  const { bytes, ids } = everyKind(false);
+  const btf = Btf.parse(bytes);
+  const copy = BtfBuilder.copyOf(btf);
+  assert.deepEqual(copy.build(), bytes);
+  // The corrupt case: same nr_types and str_len, one referenced type changed.
+  copy.setWord(ids.cst, 2, ids.int);
+  const changed = Btf.parse(copy.build());
+  assert.equal(changed.nrTypes, btf.nrTypes);
+  assert.equal(changed.strLen, btf.strLen);
+  const cst = changed.type(ids.cst);
+  assert.ok(cst.kind === Kind.Const && cst.typeId === ids.int);
+  assert.throws(() => copy.setWord(ids.cst, 3, 0), RangeError);
+  // Strings interned afterwards reuse the copied section.
+  assert.equal(copy.string('int'), btf.type(ids.int).nameOff);
+  // Split blobs copy over the same base.
+  const base = Btf.parse(bytes);
+  const m = new BtfBuilder({ base });
+  m.ptr(ids.int);
+  m.typedef('mine', ids.int);
+  const splitBytes = m.build();
+  assert.deepEqual(BtfBuilder.copyOf(Btf.parse(splitBytes, base)).build(), splitBytes);
+});
