@@ -1,10 +1,10 @@
 // Base-pair diffs and module references on the real 6.1.0-55/56 builds, checked against what
 // bpftool prints: a type's record differs exactly when bpftool's line for it differs (names by
 // content, ids as numbers), and a module's base references are the small ids bpftool prints.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,6 +24,7 @@ import { RELEASES, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures
 
 const BPFTOOL = existsSync('/usr/sbin/bpftool') ? '/usr/sbin/bpftool' : 'bpftool';
 const work = mkdtempSync(join(tmpdir(), 'btfwatch-btf-diff-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 const a = Btf.parse(vmlinuxBtf(RELEASES.bookworm55));
 const b = Btf.parse(vmlinuxBtf(RELEASES.bookworm56));

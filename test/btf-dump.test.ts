@@ -1,10 +1,10 @@
 // Our raw dump against Debian's bpftool (v7.1.0, libbpf 1.1), byte for byte: every fixture vmlinux,
 // every fixture module over its own base and over the other 6.1 build's base (where bpftool prints
 // garbage names, and so must we), and synthetic blobs covering what real BTF does not exercise.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Btf, BtfBuilder, FuncLinkage, VarLinkage, dumpRaw, openBtf, readBtfFromFile } from '@btfwatch/btf';
@@ -12,6 +12,7 @@ import { RELEASES, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures
 
 const BPFTOOL = existsSync('/usr/sbin/bpftool') ? '/usr/sbin/bpftool' : 'bpftool';
 const work = mkdtempSync(join(tmpdir(), 'btfwatch-btf-dump-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 function bpftoolDump(file: string, base?: string): Buffer {
   const args = [...(base ? ['-B', base] : []), 'btf', 'dump', 'file', file, 'format', 'raw'];

@@ -1,10 +1,10 @@
 // readBtfFromFile/openBtf on every container: raw BTF in either byte order, a vmlinux ELF (made with
 // objcopy from the fixture's .BTF, in four ELF flavours), module ELFs with and without .BTF.base, and
 // things that are none of these.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,7 @@ import {
 import { RELEASES, moduleElf, vmlinuxBtf } from './support/fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'btfwatch-btf-input-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 const vmlinux = vmlinuxBtf(RELEASES.bookworm55);
 const base = Btf.parse(vmlinux);
 

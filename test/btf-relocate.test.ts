@@ -2,11 +2,11 @@
 // test/fixtures/btf-distilled/regenerate.sh in a Debian 13 chroot): byte-identical output, or the
 // same error, for every fixture module distilled over its base and relocated onto every base; and a
 // real DKMS-style module whose .BTF.base pahole 1.30 wrote.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,6 +24,7 @@ import { RELEASES, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from './sup
 const BPFTOOL = existsSync('/usr/sbin/bpftool') ? '/usr/sbin/bpftool' : 'bpftool';
 const distilledDir = join(fixturesDir, 'btf-distilled');
 const work = mkdtempSync(join(tmpdir(), 'btfwatch-btf-relocate-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const releases = Object.values(RELEASES) as string[];
