@@ -11,6 +11,7 @@ import { loadOpenapi } from './openapi.ts';
 import { installErrorHandler } from './plugins/error-handler.ts';
 import { installMetrics } from './plugins/metrics.ts';
 import { securityHandlers } from './plugins/auth.ts';
+import { dashboard } from './plugins/dashboard.ts';
 import { routeHandlers } from './routes/index.ts';
 
 export interface BuildOptions {
@@ -79,5 +80,6 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
       return handler;
     },
   });
+  await app.register(dashboard);
   return app;
 }
