@@ -53,3 +53,4 @@ export {
 } from './types.ts';
 export type { Enum64Value, EnumValue, FwdKind, Type, VarSecinfo } from './types.ts';
 export * from './wire.ts';
+export * from './validate/index.ts';
