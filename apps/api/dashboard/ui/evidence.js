@@ -204,7 +204,15 @@ export function renderEvidence(container, sel, { signal, counts, titleLevel = 'h
   more.addEventListener('click', () => void load(false));
   drawFilters();
   void load(true);
-  return { ready, focus: () => title.focus() };
+  return {
+    ready,
+    focus: () => title.focus(),
+    /** Verdict counts learnt later (a cell computed on request): adds the verdict filters. */
+    setCounts: (next) => {
+      counts = next;
+      drawFilters();
+    },
+  };
 }
 
 /** `#/compat?kernel=…&package=…&version=…` — the same evidence as a page of its own. */

@@ -653,7 +653,13 @@ export function matrixView({ main, params, signal }) {
     if (!cell && k) {
       // Verdicts never asked for are computed by that first request: show them in the matrix too.
       void handle.ready.then((r) => {
-        if (!r.error && !panelCtrl.signal.aborted) void refreshKernel(kernelId).catch(() => undefined);
+        if (r.error || panelCtrl.signal.aborted) return;
+        void refreshKernel(kernelId)
+          .then(() => {
+            const fresh = state.cells.get(`${kernelId}|${column.key}`);
+            if (fresh && !panelCtrl.signal.aborted) handle.setCounts(fresh.counts);
+          })
+          .catch(() => undefined);
       });
     }
   }
