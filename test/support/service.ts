@@ -67,7 +67,9 @@ export async function startTestService(mode: Mode, options: TestServiceOptions =
   const deps = { config, database, queue, logger, now: options.now ?? (() => new Date()) };
   const processors = (options.processors ?? buildProcessors)(deps);
   let stopWorkers: () => Promise<void> = async () => undefined;
-  let idle: () => Promise<void> = async () => undefined;
+  // Without local workers, other processes do the work: wait for the shared queue to go quiet.
+  let idle: () => Promise<void> =
+    queue instanceof DbJobQueue ? async () => undefined : () => waitForQuietQueue(queue);
   if (options.workers !== false) {
     if (queue instanceof DbJobQueue) {
       const runner = startInProcessRunner(queue, processors, { concurrency: 2, pollMs: 100 }, logger);
@@ -120,7 +122,7 @@ export async function startTestService(mode: Mode, options: TestServiceOptions =
   };
 }
 
-async function waitForQuietQueue(queue: JobQueue): Promise<void> {
+export async function waitForQuietQueue(queue: JobQueue): Promise<void> {
   let quietRounds = 0;
   while (quietRounds < 3) {
     const c = await queue.counts();

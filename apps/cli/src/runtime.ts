@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 import type { Config } from '@btfwatch/config';
 import { migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
 import { buildApp } from '@btfwatch/api';
 import {
   BullmqJobQueue,
   DbJobQueue,
-  buildProcessors,
+  buildProcessorSet,
   startBullmqWorkers,
+  startScheduler,
   startInProcessRunner,
   type JobQueue,
 } from '@btfwatch/worker';
@@ -33,8 +34,9 @@ export interface Runtime {
 
 export class UsageError extends Error {}
 
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: { service: 'btfwatch', pid: process.pid } });
+/** JSON logs: on stdout for services, on stderr for one-shot commands whose stdout is their output. */
+export function createLogger(config: Config, fd: 1 | 2 = 1): Logger {
+  return pino({ level: config.logLevel, base: { service: 'btfwatch', pid: process.pid } }, destination(fd));
 }
 
 /** Opens the database (migrating it), the job queue, and starts the API and/or the workers for `role`. */
@@ -60,7 +62,9 @@ export async function startRuntime(
 
     const runtime: Runtime = { config, logger, database, queue, stop: async () => undefined };
     if (role === 'serve' || role === 'worker') {
-      const processors = buildProcessors({ config, database, queue, logger, now: () => new Date() });
+      const set = buildProcessorSet({ config, database, queue, logger, now: () => new Date() });
+      const processors = set.processors;
+      closers.unshift(() => set.close());
       if (queue instanceof DbJobQueue) {
         const runner = startInProcessRunner(
           queue,
@@ -74,14 +78,23 @@ export async function startRuntime(
         const host = startBullmqWorkers(
           {
             url: config.redisUrl,
+            prefix: config.queuePrefix,
             concurrency: config.workerConcurrency,
             name: `${hostname()}-${process.pid}`,
+            lockMs: config.jobLockMs,
           },
           processors,
           logger,
         );
         closers.unshift(() => host.close());
       }
+      const scheduler = startScheduler(
+        database.db,
+        queue,
+        { defaultIntervalSeconds: config.scanIntervalSeconds },
+        logger,
+      );
+      closers.unshift(async () => scheduler.close());
       logger.info({ queue: queue.kind, concurrency: config.workerConcurrency }, 'workers started');
     }
     if (role === 'serve' || role === 'api') {

@@ -24,4 +24,6 @@ export type { KernelContext, ModuleVerdict } from './evaluate/engine.ts';
 export { relevantModules, resolveKernel } from './evaluate/relevant.ts';
 export { queueEvaluations } from './processors/ingest-package.ts';
 export { BaseCache } from './evaluate/bases.ts';
-export { PairDiffCache, describeBaseDiff } from './evaluate/references.ts';
+export { PairDiffCache, btfAssessmentDeps, describeBaseDiff } from './evaluate/references.ts';
+export { queueDueScans, startScheduler } from './scheduler.ts';
+export type { SchedulerOptions } from './scheduler.ts';

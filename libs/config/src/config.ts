@@ -31,6 +31,8 @@ export interface Config {
   webhookAllowlist: string[];
   /** Redis key prefix of the BullMQ queues; deployments sharing one Redis keep them apart with it. */
   queuePrefix: string;
+  /** How long a BullMQ job stays locked to a worker without renewal: a dead worker's job returns after this. */
+  jobLockMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     scanIntervalSeconds: integer(env, 'BTFWATCH_SCAN_INTERVAL', 6 * 3600, 0, 365 * 86400),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     queuePrefix: queuePrefix(env),
+    jobLockMs: integer(env, 'BTFWATCH_JOB_LOCK_MS', 120_000, 1000, 3_600_000),
     webhookAllowlist: (env.BTFWATCH_WEBHOOK_ALLOW ?? '')
       .split(',')
       .map((s) => s.trim())

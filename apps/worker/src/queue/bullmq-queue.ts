@@ -140,7 +140,7 @@ export interface WorkerHost {
 
 /** One BullMQ Worker per queue, each dispatching to the processor for its job name. */
 export function startBullmqWorkers(
-  options: BullmqOptions & { concurrency: number; name: string },
+  options: BullmqOptions & { concurrency: number; name: string; lockMs?: number },
   processors: Processors,
   logger: Logger,
 ): WorkerHost {
@@ -167,8 +167,9 @@ export function startBullmqWorkers(
         concurrency: options.concurrency,
         name: options.name,
         // Ingest does long CPU stretches; a generous lock keeps the job ours between event-loop turns.
-        lockDuration: 120_000,
-        stalledInterval: 30_000,
+        // A killed worker's job is found stalled and handed to another after the lock expires.
+        lockDuration: options.lockMs ?? 120_000,
+        stalledInterval: Math.min(30_000, options.lockMs ?? 30_000),
         maxStalledCount: 2,
       },
     );

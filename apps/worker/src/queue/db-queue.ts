@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JOB_NAMES, type JobName, type Payload } from '@btfwatch/jobs';
 import { jobs, type Database, type JobRow } from '@btfwatch/db';
-import { and, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import {
   RETRY,
@@ -154,11 +154,12 @@ export class DbJobQueue implements JobQueue {
     return rows.length;
   }
 
-  async dueCount(): Promise<number> {
+  /** Jobs not finished yet: waiting, delayed (including retries scheduled for later) or active. */
+  async unfinishedCount(): Promise<number> {
     const [row] = await this.db
       .select({ n: sql<number>`count(*)::int` })
       .from(jobs)
-      .where(and(inArray(jobs.state, ['waiting', 'delayed']), lte(jobs.runAt, new Date())));
+      .where(inArray(jobs.state, ['waiting', 'delayed', 'active']));
     return Number(row?.n ?? 0);
   }
 }
@@ -233,7 +234,7 @@ export function startInProcessRunner(
     } finally {
       pumping = false;
     }
-    if (running.size === 0 && !stopped && (await queue.dueCount().catch(() => 0)) === 0) {
+    if (running.size === 0 && !stopped && (await queue.unfinishedCount().catch(() => 0)) === 0) {
       for (const w of idleWaiters.splice(0)) w();
     }
   };
@@ -253,7 +254,7 @@ export function startInProcessRunner(
   });
 
   return {
-    /** Resolves when no job is running or due; for tests and one-shot CLI commands. */
+    /** Resolves when every job has finished (retries included); for tests and one-shot CLI commands. */
     idle: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
