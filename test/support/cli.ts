@@ -17,6 +17,28 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
   });
 }
 
+/**
+ * Runs `btfwatch ...args` without blocking this process's event loop — needed when the other end
+ * (a loopback mirror, a test service) lives in this process.
+ */
+export function runCliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export interface ServiceProcess {
   child: ChildProcessWithoutNullStreams;
   url: string;

@@ -1,5 +1,18 @@
+import { BtfError } from '@btfwatch/btf';
+import { CompatError } from '@btfwatch/compat';
 import { ConfigError, loadConfig } from '@btfwatch/config';
+import { ElfError } from '@btfwatch/elf';
+import { MirrorError } from '@btfwatch/mirror';
+import { PkgError } from '@btfwatch/pkg';
+import { CHECK_USAGE, check } from './commands/check.ts';
+import { INSPECT_USAGE, inspect } from './commands/inspect.ts';
+import { SCAN_USAGE, scan } from './commands/scan.ts';
 import { UsageError, createLogger, startRuntime, version, type Role } from './runtime.ts';
+
+function help(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
 
 const USAGE = `btfwatch ${version} — will this module build get working BTF on that kernel?
 
@@ -8,6 +21,9 @@ usage:
   btfwatch api                        API only (needs DATABASE_URL and REDIS_URL)
   btfwatch worker                     job workers only (needs DATABASE_URL and REDIS_URL); run as many as you like
   btfwatch migrate                    apply database migrations and exit
+  btfwatch scan --apt URL --suite S   one-shot mirror scan into the configured database (see btfwatch scan --help)
+  btfwatch inspect FILE               summarise or dump (--types) the BTF of a vmlinuz, vmlinux or module
+  btfwatch check --kernel FILE MOD... predict what a kernel does with modules' BTF (or --api URL on a host)
 
 environment: PORT HOST DATA_DIR DATABASE_URL REDIS_URL BTFWATCH_ADMIN_TOKEN BTFWATCH_READ_TOKEN LOG_LEVEL
   BTFWATCH_UPLOAD_LIMIT BTFWATCH_RATE_LIMIT BTFWATCH_WORKER_CONCURRENCY BTFWATCH_SCAN_INTERVAL
@@ -49,7 +65,16 @@ async function migrate(): Promise<void> {
   }
 }
 
+/** `btfwatch inspect --types | head` closes the pipe early: that is not an error. */
+function exitQuietlyOnEpipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnEpipe();
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
@@ -60,6 +85,15 @@ export async function main(argv: string[]): Promise<number> {
     case 'migrate':
       await migrate();
       return 0;
+    case 'scan':
+      if (rest.includes('--help')) return help(SCAN_USAGE);
+      return scan(rest);
+    case 'inspect':
+      if (rest.includes('--help')) return help(INSPECT_USAGE);
+      return inspect(rest);
+    case 'check':
+      if (rest.includes('--help')) return help(CHECK_USAGE);
+      return check(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -70,7 +104,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version}\n`);
       return 0;
     default:
-      void rest;
       throw new UsageError(`unknown command ${JSON.stringify(command)}; see btfwatch --help`);
   }
 }
@@ -80,6 +113,21 @@ export function reportFatal(err: unknown): number {
   if (err instanceof ConfigError || err instanceof UsageError) {
     process.stderr.write(`btfwatch: ${err.message}\n`);
     return 2;
+  }
+  // Malformed files and unreachable mirrors are the user's input, not our bug: one line, no stack.
+  if (
+    err instanceof PkgError ||
+    err instanceof BtfError ||
+    err instanceof ElfError ||
+    err instanceof CompatError ||
+    err instanceof MirrorError
+  ) {
+    process.stderr.write(`btfwatch: ${err.message} (${err.code})\n`);
+    return 1;
+  }
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+    process.stderr.write(`btfwatch: ${err.message}\n`);
+    return 1;
   }
   process.stderr.write(`btfwatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 1;
