@@ -7,6 +7,7 @@ let cached: Record<string, unknown> | undefined;
 
 /** openapi.yaml, parsed once; the contract both for routing/validation and for the docs UI. */
 export function loadOpenapi(): Record<string, unknown> {
-  cached ??= parse(readFileSync(openapiPath, 'utf8')) as Record<string, unknown>;
+  // merge: KernelDetail reuses Kernel's properties with a YAML merge key.
+  cached ??= parse(readFileSync(openapiPath, 'utf8'), { merge: true }) as Record<string, unknown>;
   return structuredClone(cached);
 }
