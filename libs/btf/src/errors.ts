@@ -33,6 +33,11 @@ export class BtfRelocationError extends BtfError {
   constructor(
     message: string,
     readonly errno: number,
+    /**
+     * `message` is the line btf_relocate.c prints with pr_warn (libbpf prefixes it with "libbpf: ",
+     * the kernel prints it bare); false for preconditions both fail without a word.
+     */
+    readonly printed = true,
   ) {
     super('BTF_RELOCATION', message);
   }

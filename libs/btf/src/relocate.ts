@@ -21,8 +21,13 @@ export interface Relocation {
   readonly idMap: Uint32Array;
 }
 
-function relocationError(message: string, errno = EINVAL): BtfRelocationError {
-  return new BtfRelocationError(message, errno);
+function relocationError(message: string, errno = EINVAL, printed = true): BtfRelocationError {
+  return new BtfRelocationError(message, errno, printed);
+}
+
+/** A precondition btf_relocate() checks silently (plain -EINVAL), or one only a caller of ours can break. */
+function silentError(message: string): BtfRelocationError {
+  return relocationError(message, EINVAL, false);
 }
 
 /**
@@ -32,14 +37,13 @@ function relocationError(message: string, errno = EINVAL): BtfRelocationError {
 export function relocateSplit(split: Btf, base: Btf): Relocation {
   const dist = split.base;
   if (!dist || dist === base)
-    throw relocationError('relocation needs split BTF over a distilled base, and a different base');
-  if (dist.isSplit || base.isSplit)
-    throw relocationError('distilled base and target base must both be base BTF');
+    throw silentError('relocation needs split BTF over a distilled base, and a different base');
+  if (dist.isSplit || base.isSplit) throw silentError('distilled base and target base must both be base BTF');
   if (
     dist.header.littleEndian !== split.header.littleEndian ||
     base.header.littleEndian !== split.header.littleEndian
   ) {
-    throw relocationError('split BTF, distilled base and base differ in byte order');
+    throw silentError('split BTF, distilled base and base differ in byte order');
   }
   const nrDist = dist.nrTypes;
   const nrBase = base.nrTypes;
@@ -106,7 +110,8 @@ function validateDistilledBase(dist: Btf): void {
           `type [${id}], kind [${t.kind}] is invalid for distilled base BTF; it is anonymous`,
         );
       default:
-        throw relocationError(`type [${id}] in distilled base BTF has unexpected kind [${t.kind}]`);
+        // "based" is btf_relocate.c's own spelling (libbpf 1.5, kernel 6.11+).
+        throw relocationError(`type [${id}] in distilled based BTF has unexpected kind [${t.kind}]`);
     }
   }
 }

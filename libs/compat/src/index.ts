@@ -13,7 +13,13 @@ export type { CrcChange, ExportedSymbol } from './symvers.ts';
 export { compareDebianVersions } from './versions.ts';
 export { readModuleFacts, readVmlinuxBtf } from './module-facts.ts';
 export type { ModuleFacts } from './module-facts.ts';
-export { releaseFlavour, upstreamVersion } from './release.ts';
+export {
+  kernelVersionFromBanner,
+  kernelVersionFromRelease,
+  releaseFlavour,
+  upstreamVersion,
+} from './release.ts';
+export type { FoundKernelVersion } from './release.ts';
 export { assessBtf, baseEvidence } from './verdict.ts';
 export type {
   BtfAssessment,

@@ -1,3 +1,5 @@
+import { kernelBtfFeatures, type KernelBtfFeatures } from '@btfwatch/btf';
+
 /**
  * The flavour in a Debian release string: 6.1.0-56-amd64 → amd64, 6.1.0-56-cloud-amd64 → cloud-amd64,
  * 6.12.117+deb13-rt-amd64 → rt-amd64. Releases of other shapes (Fedora's 6.11.4-301.fc41.x86_64) have none.
@@ -15,4 +17,59 @@ export function upstreamVersion(configText: string | null, packageVersion: strin
   if (fromConfig) return fromConfig[1]!;
   const fromPackage = /^(?:\d+:)?(\d+\.\d+(?:\.\d+)?)/.exec(packageVersion);
   return fromPackage ? fromPackage[1]! : null;
+}
+
+/** An upstream kernel version and where it was read, for the user. */
+export interface FoundKernelVersion {
+  /** e.g. 6.1.192: what the validator's version-dependent checks key on. */
+  version: string;
+  how: string;
+}
+
+/**
+ * The upstream version a kernel banner states — linux_banner in a vmlinux, /proc/version on a running
+ * host: "Linux version <release> (<builder>) (<toolchain>) #<build> <flags> [<distro> <package version>]
+ * (<date>)" — or null when it cannot be told soundly. `versionSignature` is Ubuntu's
+ * /proc/version_signature ("Ubuntu 6.8.0-45.45-generic 6.8.12"), whose last field is the upstream version.
+ */
+export function kernelVersionFromBanner(
+  banner: string,
+  versionSignature: string | null = null,
+): FoundKernelVersion | null {
+  const release = /Linux version (\S+)/.exec(banner)?.[1];
+  if (!release) return null;
+  // After " #<build>": the toolchain part before it says "(Debian 12.2.0-14)" about gcc, not the kernel.
+  const buildPart = banner.slice(banner.lastIndexOf(' #') + 1);
+  const debian = / Debian (\d+\.\d+\.\d+)[-+~]/.exec(buildPart);
+  if (debian) return { version: debian[1]!, how: `the Debian package version in the banner of ${release}` };
+  const signature = versionSignature ? /^\S+ \S+ (\d+\.\d+\.\d+)\s*$/.exec(versionSignature) : null;
+  if (signature)
+    return { version: signature[1]!, how: `the upstream version in ${release}'s version signature` };
+  return kernelVersionFromRelease(release);
+}
+
+/**
+ * The upstream version in a release string, when it is one: 6.12.117+deb13-amd64 and
+ * 6.11.4-301.fc41.x86_64 carry the stable level; Debian and Ubuntu ABI names (6.1.0-56-amd64,
+ * 6.8.0-45-generic) write 0 there. A 0 is accepted only when no check the validator models changes
+ * within that X.Y series, so the unknown stable level cannot change a verdict.
+ */
+export function kernelVersionFromRelease(release: string): FoundKernelVersion | null {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return null;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  if (patch > 0) return { version: `${major}.${minor}.${patch}`, how: `the release ${release}` };
+  if (!sameChecksThroughSeries(major, minor)) return null;
+  return {
+    version: `${major}.${minor}.0`,
+    how: `the release ${release} (its stable level is unknown, but no module BTF check changes within ${major}.${minor}.y)`,
+  };
+}
+
+function sameChecksThroughSeries(major: number, minor: number): boolean {
+  const first = kernelBtfFeatures([major, minor, 0]);
+  const last = kernelBtfFeatures([major, minor, 0x7fffffff]);
+  return (Object.keys(first) as Array<keyof KernelBtfFeatures>).every(
+    (k) => k === 'version' || first[k] === last[k],
+  );
 }

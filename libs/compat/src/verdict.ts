@@ -13,7 +13,10 @@ export interface KernelBtfSide {
   /** K's vmlinux BTF; null when K has none. */
   base: Btf | null;
   baseSha256: string | null;
-  /** Upstream version, e.g. 6.1.192. */
+  /**
+   * Upstream version, e.g. 6.1.192. Null when unknown: then only verdicts that do not depend on K's
+   * checks are given (absent, identical); the rest are `unverified` with `validation: null`.
+   */
   kernelVersion: string | null;
   flags: KernelConfigFlags | null;
 }
@@ -55,6 +58,7 @@ export interface BtfAssessment {
   kernelLog: string[];
   /** Printed once per boot, for the first module affected. */
   onceLog: string[];
+  /** K's checks of the module's BTF; null when they were not run (verdict decided before, or K's version unknown). */
   validation: (ValidationError & { ok: false }) | { ok: true } | null;
   references: ReferenceComparison | null;
 }
@@ -99,11 +103,22 @@ export function assessBtf(
     };
   }
 
+  if (kernel.kernelVersion === null) {
+    // Which checks K runs (and whether it loads module BTF at all, 5.11+) depend on its version:
+    // guessing one could call a module K rejects fine, or the reverse.
+    return {
+      btf: 'unverified',
+      explanation:
+        "the kernel's upstream version is unknown, and the checks it runs on module BTF depend on it, so whether it accepts the module's BTF was not checked",
+      ...none,
+    };
+  }
+
   const verdict = validateModuleBtf(
     module.btf,
     kernel.base,
     {
-      kernelVersion: kernel.kernelVersion ?? '0.0.0',
+      kernelVersion: kernel.kernelVersion,
       allowBtfMismatch: kernel.flags?.MODULE_ALLOW_BTF_MISMATCH ?? false,
     },
     module.name,

@@ -9,25 +9,41 @@ import {
   parseModuleSymvers,
   predictLoad,
   readModuleFacts,
+  upstreamVersion,
+  type FoundKernelVersion,
   type KernelConfigFlags,
 } from '@btfwatch/compat';
 import { btfAssessmentDeps } from '@btfwatch/worker';
 import { parse } from '../args.ts';
-import { bannerVersion, readBtfContainer } from '../files.ts';
+import { kernelVersionOf, readBtfContainer } from '../files.ts';
 import { UsageError } from '../runtime.ts';
 import { checkWithApi } from './check-api.ts';
 
 export const CHECK_USAGE = `btfwatch check --kernel FILE [--build-base FILE] [--config FILE] [--symvers FILE]
                 [--kernel-version X.Y.Z] [--json] MODULE...
-  Predict what the kernel whose BTF is in FILE (vmlinuz, vmlinux, or /sys/kernel/btf/vmlinux) does with
-  each module's BTF. Exit status 1 when any module is rejected or corrupt.
-  --build-base FILE   the vmlinux (or its BTF) the modules were built against, to tell equivalent from corrupt
-  --config FILE       the kernel's .config (MODULE_ALLOW_BTF_MISMATCH decides loads-without-btf vs fails)
-  --symvers FILE      the kernel's Module.symvers, to check modversions CRCs
-  --kernel-version V  upstream version of the kernel (default: the vmlinux banner)
+  Predict what kernel K (its BTF in FILE) does with each MODULE's BTF, offline: the verdict (identical,
+  equivalent, relocated, rejected, corrupt, unverified, absent), whether the module loads, the lines K logs.
+  Exit status 1 when any module is rejected or corrupt, 2 on a usage error.
+  Reads:
+  MODULE              .ko, .ko.xz, .ko.zst or .ko.gz: its .BTF, .BTF.base, vermagic, __versions CRCs
+  --kernel FILE       K's BTF: a vmlinuz, a vmlinux, or raw BTF (/sys/kernel/btf/vmlinux, bpftool's .btf)
+  --build-base FILE   the vmlinux (or its BTF) the modules were built against, to tell equivalent from
+                      corrupt; without it, modules K accepts are unverified (or relocated with .BTF.base)
+  --config FILE       K's .config: MODULE_ALLOW_BTF_MISMATCH (loads-without-btf vs fails),
+                      DEBUG_INFO_BTF_MODULES, MODVERSIONS, and its version header
+  --symvers FILE      K's Module.symvers, to check the modules' modversions CRCs (abi)
+  --kernel-version V  K's upstream version (e.g. 6.1.192, not 6.1.0-56-amd64); which checks K runs depends
+                      on it. When not given it is read, in this order, from the banner of a vmlinux/vmlinuz
+                      FILE; when FILE is this host's running kernel BTF (/sys/kernel/btf/vmlinux, by path or
+                      content), from /proc/version and /proc/version_signature; from the --config header.
+                      Otherwise (raw BTF from another host) check stops and asks for it.
+  --json              a JSON array, one object per module: file, module, verdict, load, abi, explanation, log
 btfwatch check --api URL [--btf FILE] [--modules-dir DIR] [--all] [--package NAME [--version V]] [--json]
-  Ask a btfwatch service about this host: hashes /sys/kernel/btf/vmlinux, finds the kernel build, and checks
-  the modules installed outside the kernel's own tree (all with --all), or a package's modules.`;
+               [MODULE...]
+  Ask a btfwatch service about this host: hashes FILE (default /sys/kernel/btf/vmlinux) to find the booted
+  kernel build, then uploads each MODULE, or every module under DIR (default /lib/modules/$(uname -r))
+  outside its kernel/ tree (all of them with --all), or asks for the verdicts of package NAME.
+  Environment: BTFWATCH_TOKEN  bearer token sent to the service (its read or admin token), if it needs one.`;
 
 export interface CheckResult {
   file: string;
@@ -59,6 +75,34 @@ async function baseFrom(path: string): Promise<{ btf: Btf; bytes: Uint8Array }> 
   return { btf: openBtf(file), bytes };
 }
 
+/**
+ * K's upstream version decides which checks it runs on module BTF, so it is never guessed: given,
+ * else the kernel file's own banner, else the running kernel when the file is its BTF, else the
+ * config header; raw BTF from elsewhere needs --kernel-version.
+ */
+async function resolveKernelVersion(
+  path: string,
+  bytes: Uint8Array,
+  given: string | undefined,
+  configText: string | null,
+): Promise<FoundKernelVersion> {
+  if (given !== undefined) {
+    if (!/^\d+\.\d+(\.\d+)?$/.test(given))
+      throw new UsageError(
+        `--kernel-version ${JSON.stringify(given)}: give the upstream version X.Y.Z (e.g. 6.1.192), not a release name`,
+      );
+    return { version: given, how: '--kernel-version' };
+  }
+  const found = await kernelVersionOf(path, bytes);
+  if (found) return found;
+  const fromConfig = configText ? upstreamVersion(configText, '') : null;
+  if (fromConfig) return { version: fromConfig, how: 'the --config header' };
+  throw new UsageError(
+    `cannot tell which kernel version ${path} is from (raw BTF carries no version, and it is not this host's running kernel): ` +
+      'give --kernel-version X.Y.Z (its upstream version, e.g. from the package version 6.1.192-2, or /proc/version on that host), or --config with its .config',
+  );
+}
+
 export async function check(argv: string[]): Promise<number> {
   const { values, positionals } = parse('check', argv, {
     kernel: { type: 'string' },
@@ -78,11 +122,17 @@ export async function check(argv: string[]): Promise<number> {
   if (!values.kernel || positionals.length === 0) throw new UsageError(`usage: ${CHECK_USAGE}`);
 
   const kernel = await baseFrom(values.kernel);
-  const kernelVersion = values['kernel-version'] ?? bannerVersion(kernel.bytes);
+  const configText = values.config ? await readFile(values.config, 'utf8') : null;
+  const version = await resolveKernelVersion(
+    values.kernel,
+    kernel.bytes,
+    values['kernel-version'],
+    configText,
+  );
+  process.stderr.write(`kernel version ${version.version} (from ${version.how})\n`);
+  const kernelVersion = version.version;
   const buildBase = values['build-base'] ? await baseFrom(values['build-base']) : null;
-  const flags: KernelConfigFlags | null = values.config
-    ? configFlags(parseKernelConfig(await readFile(values.config, 'utf8')))
-    : null;
+  const flags: KernelConfigFlags | null = configText ? configFlags(parseKernelConfig(configText)) : null;
   const exports = values.symvers ? parseModuleSymvers(await readFile(values.symvers, 'utf8')) : null;
   const deps = btfAssessmentDeps();
   const side = { base: kernel.btf, baseSha256: kernel.btf.sha256, kernelVersion, flags };
@@ -109,7 +159,7 @@ export async function check(argv: string[]): Promise<number> {
         exports,
       },
     );
-    const load = predictLoad(btf.btf, abi, flags);
+    const load = predictLoad(btf, abi, flags);
     results.push({
       file: basename(path),
       module: facts.name,

@@ -2,7 +2,7 @@ import { Btf, KIND_NAMES, dumpRaw, openBtf, readBtfFromFile, type Kind } from '@
 import { readModuleFacts } from '@btfwatch/compat';
 import { createHash } from 'node:crypto';
 import { parse } from '../args.ts';
-import { bannerVersion, readBtfContainer } from '../files.ts';
+import { kernelVersionOf, readBtfContainer } from '../files.ts';
 import { UsageError } from '../runtime.ts';
 
 export const INSPECT_USAGE = `btfwatch inspect FILE [--base FILE] [--json] [--types]
@@ -41,10 +41,12 @@ export async function inspect(argv: string[]): Promise<number> {
   let btf: Btf | undefined;
   if (!isModule) {
     btf = openBtf(file);
+    const version = await kernelVersionOf(path, bytes);
     Object.assign(summary, {
       nrTypes: btf.nrTypes,
       strLen: btf.strLen,
-      kernelVersion: file.format === 'elf' ? bannerVersion(bytes) : null,
+      kernelVersion: version?.version ?? null,
+      versionFrom: version?.how ?? null,
     });
   } else {
     if (file.format === 'elf') {

@@ -1,14 +1,11 @@
 import {
   Btf,
-  BtfError,
   checkModuleRefs,
   diffBases,
   diffNamedTypes,
   moduleBaseRefs,
-  relocateSplit,
+  relocateModuleBtf,
   type BaseDiff,
-  type RelocationInput,
-  type RelocationOutcome,
 } from '@btfwatch/btf';
 import type { BtfAssessmentDeps, ReferenceComparison } from '@btfwatch/compat';
 
@@ -32,19 +29,10 @@ export class PairDiffCache {
   }
 }
 
-function relocate(input: RelocationInput): RelocationOutcome {
-  try {
-    relocateSplit(Btf.parse(input.split, Btf.parse(input.distilledBase)), input.vmlinux);
-    return { ok: true };
-  } catch (err) {
-    if (err instanceof BtfError) return { ok: false, errno: -22, message: err.message };
-    throw err;
-  }
-}
-
 export function btfAssessmentDeps(pairs = new PairDiffCache()): BtfAssessmentDeps {
   return {
-    relocate,
+    // The kernel's btf_relocate: its pr_warn line and errno (-EINVAL or -ENOENT) on failure.
+    relocate: relocateModuleBtf,
     compareReferences(split: Uint8Array, buildBase: Btf, kernelBase: Btf): ReferenceComparison {
       const refs = moduleBaseRefs(Btf.parse(split, buildBase));
       const check = checkModuleRefs(refs, pairs.get(buildBase, kernelBase));

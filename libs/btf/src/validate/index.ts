@@ -1,8 +1,10 @@
 export { compareVersions, kernelBtfFeatures, parseKernelVersion } from './features.ts';
 export type { KernelBtfFeatures, KernelVersion } from './features.ts';
 export type { ValidationCode, ValidationError } from './errors.ts';
-export { BTF_MISMATCH_NOTICE, validateModuleBtf } from './validate-module.ts';
+export { relocateModuleBtf } from './relocate-module.ts';
+export { BTF_MISMATCH_NOTICE, validateBaseBtf, validateModuleBtf } from './validate-module.ts';
 export type {
+  BaseBtfVerdict,
   KernelTarget,
   ModuleBtfVerdict,
   RelocationInput,

@@ -130,6 +130,35 @@ export function validateModuleBtf(
   }
 }
 
+export type BaseBtfVerdict =
+  | { ok: true; features: KernelBtfFeatures; log: string[] }
+  | { ok: false; error: ValidationError; features: KernelBtfFeatures; log: string[] };
+
+/**
+ * The checks K runs on its own vmlinux BTF at boot (btf_parse_vmlinux; btf_parse_base since 6.11):
+ * the same pipeline as for a module, over a base blob. A failure there leaves K without BTF.
+ */
+export function validateBaseBtf(
+  bytes: Uint8Array,
+  target: Pick<KernelTarget, 'kernelVersion' | 'features'>,
+): BaseBtfVerdict {
+  const features: KernelBtfFeatures = { ...kernelBtfFeatures(target.kernelVersion), ...target.features };
+  const log = new KernelLog(features);
+  const btf = new KernelBtf(bytes, features);
+  const failure = parseBlob(btf, log, false);
+  if (!failure) return { ok: true, features, log: log.lines() };
+  const kind = failure.typeId === undefined ? undefined : typeKind(btf, failure.typeId, failure);
+  const error: ValidationError = {
+    code: failure.code,
+    errno: failure.errno,
+    blob: '.BTF',
+    message: failure.message,
+    ...(failure.typeId === undefined ? {} : { typeId: failure.typeId }),
+    ...(kind === undefined ? {} : { kind, kindName: kindName(kind) ?? `kind ${kind}` }),
+  };
+  return { ok: false, error, features, log: log.lines() };
+}
+
 /** Header, strings, metas, modifier chains: the kernel's pipeline for one blob. */
 function parseBlob(btf: KernelBtf, log: KernelLog, quiet: boolean): StageFailure | undefined {
   return (
