@@ -1,0 +1,234 @@
+// GET /v1/compat under load, against a bare fastify route in the same process and run.
+//   npm run bench -- compat-api [--seconds N] [--class-seconds N] [--connections N] [--urls N]
+//                               [--keep-cache] [--rebuild] [--keep-db]
+//
+// Data: the pinned full Debian builds 6.1.0-55 and 6.1.0-56 (~4,000 modules each, real PostgreSQL),
+// loaded by the real pipeline (bench/support/loaded-database.ts); this run works on a throwaway clone.
+// Server: the real API (buildApp, as `btfwatch api` builds it: openapi request and response validation,
+// rate-limit plugin on with a limit never reached, info-level JSON request logs written to /dev/null,
+// pool of 10 connections), listening on 127.0.0.1. Load: autocannon in a child process, 10 connections,
+// each request a random pick from a fixed list of realistic GETs:
+//   module   /v1/compat?kernel=<id>&module=<name>                       (both builds' copies of a module)
+//   sha      /v1/compat?kernel=<base BTF sha256>&module=<name>          (a host naming its booted kernel)
+//   package  /v1/compat?kernel=<id>&package=<name>&version=<v>&limit=50[&cursor=<id>]
+//   page     /v1/compat?kernel=<id>&limit=100[&cursor=<id>]             (walking every verdict)
+//   btf      /v1/compat?kernel=<id>&btf=rejected&btf=corrupt&limit=100
+// mixed 40/15/15/20/10. Every URL is requested once before timing (verdicts not stored yet are computed
+// on that first request, as the API does: its latencies are printed apart), then a short unmeasured load
+// warms the JIT. Reference: a bare fastify app in the same process (same logger), measured with the same
+// generator, connections and duration: `bare` answers {"ok":true}; `bare-payload` answers a stored copy of
+// a compat response of the mix's mean size, so its ratio isolates what the compat route costs beyond
+// moving the bytes. Goals: compat mix ≥ 50% of the bare route's req/s, p99 < 25 ms. Then each class alone.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { destination, pino } from 'pino';
+import { buildApp } from '@btfwatch/api';
+import { loadConfig } from '@btfwatch/config';
+import { kernelBuilds, openDatabase, queryRows, type DatabaseHandle } from '@btfwatch/db';
+import { DbJobQueue } from '@btfwatch/worker';
+import { sql } from 'drizzle-orm';
+import { fixed, median, note, option, percentile, printFigures } from './support/figures.ts';
+import { loadedDatabase } from './support/loaded-database.ts';
+import { runLoad, type LoadResult } from './support/load-generator.ts';
+
+const args = process.argv.slice(2);
+const seconds = Number(option(args, 'seconds', '15'));
+const classSeconds = Number(option(args, 'class-seconds', '6'));
+const connections = Number(option(args, 'connections', '10'));
+const urlCount = Number(option(args, 'urls', '600'));
+const GOAL_RATIO = 0.5;
+const GOAL_P99_MS = 25;
+
+/** A load run plus this (server) process's CPU time per request; Postgres's CPU is not in it. */
+interface Measured extends LoadResult {
+  cpuMsPerRequest: number;
+}
+
+type UrlClass = 'module' | 'sha' | 'package' | 'page' | 'btf';
+const MIX: Array<[UrlClass, number]> = [
+  ['module', 0.4],
+  ['sha', 0.15],
+  ['package', 0.15],
+  ['page', 0.2],
+  ['btf', 0.1],
+];
+
+/** Deterministic choices, so every run asks the same questions. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const loaded = await loadedDatabase(args);
+const work = mkdtempSync(join(tmpdir(), 'btfwatch-bench-api-'));
+const figures: Record<string, string | number> = {};
+let database: DatabaseHandle | undefined;
+const closers: Array<() => Promise<unknown>> = [];
+try {
+  const config = loadConfig({
+    DATA_DIR: work,
+    DATABASE_URL: loaded.url,
+    LOG_LEVEL: 'info',
+    BTFWATCH_RATE_LIMIT: '10000000',
+    PORT: '0',
+  });
+  const logger = pino({ level: 'info' }, destination('/dev/null'));
+  database = await openDatabase({ url: loaded.url });
+  const { db } = database;
+  const app = await buildApp({ config, database, queue: new DbJobQueue(db), logger, version: 'bench' });
+  closers.push(() => app.close());
+  const origin = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  // ---- the questions, from what is loaded
+  const kernels = await db.select().from(kernelBuilds).orderBy(kernelBuilds.id);
+  const names = (
+    await queryRows<{ name: string }>(db, sql`select distinct name from module_builds order by name`)
+  ).map((r) => r.name);
+  const pkgs = await queryRows<{ name: string; version: string; first: number; last: number }>(
+    db,
+    sql`select p.name, p.version, min(m.id)::int as first, max(m.id)::int as last
+          from packages p join module_builds m on m.package_sha256 = p.sha256
+         group by p.name, p.version order by p.name`,
+  );
+  const idRange = await queryRows<{ first: number; last: number }>(
+    db,
+    sql`select min(id)::int as first, max(id)::int as last from module_builds`,
+  );
+  const { first, last } = idRange[0]!;
+  const random = rng(20261201);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const between = (a: number, b: number) => a + Math.floor(random() * (b - a + 1));
+  const make: Record<UrlClass, () => string> = {
+    module: () => `/v1/compat?kernel=${pick(kernels).id}&module=${encodeURIComponent(pick(names))}`,
+    sha: () => `/v1/compat?kernel=${pick(kernels).baseBtfSha256}&module=${encodeURIComponent(pick(names))}`,
+    package: () => {
+      const p = pick(pkgs);
+      const cursor = random() < 0.25 ? '' : `&cursor=${between(p.first, p.last)}`;
+      return `/v1/compat?kernel=${pick(kernels).id}&package=${encodeURIComponent(p.name)}&version=${encodeURIComponent(p.version)}&limit=50${cursor}`;
+    },
+    page: () => {
+      const cursor = random() < 0.1 ? '' : `&cursor=${between(first, last)}`;
+      return `/v1/compat?kernel=${pick(kernels).id}&limit=100${cursor}`;
+    },
+    btf: () => `/v1/compat?kernel=${pick(kernels).id}&btf=rejected&btf=corrupt&limit=100`,
+  };
+  const byClass = new Map<UrlClass, string[]>();
+  for (const [cls, share] of MIX) {
+    byClass.set(
+      cls,
+      Array.from({ length: Math.max(1, Math.round(urlCount * share)) }, () => make[cls]()),
+    );
+  }
+  const mix = [...byClass.values()].flat();
+
+  // ---- every URL once: correctness, on-demand verdicts stored, first-request latencies
+  note(`first request of ${mix.length} URLs (computes verdicts not stored yet)`);
+  const firstLatency = new Map<UrlClass, number[]>();
+  const sizes: Array<{ bytes: number; body: string }> = [];
+  for (const [cls, urls] of byClass) {
+    for (const url of urls) {
+      const start = performance.now();
+      const res = await fetch(`${origin}${url}`);
+      const body = await res.text();
+      const ms = performance.now() - start;
+      if (res.status !== 200) throw new Error(`${url}: ${res.status} ${body.slice(0, 300)}`);
+      const parsed = JSON.parse(body) as { items: unknown[] };
+      if (cls !== 'btf' && parsed.items.length === 0 && !url.includes('cursor='))
+        throw new Error(`${url}: no verdicts`);
+      (firstLatency.get(cls) ?? firstLatency.set(cls, []).get(cls)!).push(ms);
+      sizes.push({ bytes: Buffer.byteLength(body), body });
+    }
+  }
+  const meanBytes = sizes.reduce((n, s) => n + s.bytes, 0) / sizes.length;
+  const representative = sizes.reduce((a, b) =>
+    Math.abs(b.bytes - meanBytes) < Math.abs(a.bytes - meanBytes) ? b : a,
+  );
+
+  // ---- the reference: bare fastify, same process, same logger
+  const bare = Fastify({ loggerInstance: logger.child({ component: 'bare' }) as FastifyBaseLogger });
+  closers.push(() => bare.close());
+  bare.get('/bare', async () => ({ ok: true }));
+  bare.get('/bare-payload', async (_req, reply) =>
+    reply.type('application/json; charset=utf-8').send(representative.body),
+  );
+  const bareOrigin = await bare.listen({ port: 0, host: '127.0.0.1' });
+
+  const load = async (label: string, o: string, paths: string[], s: number): Promise<Measured> => {
+    const cpu = process.cpuUsage();
+    const r = await runLoad({ origin: o, paths, connections, durationSeconds: s });
+    const used = process.cpuUsage(cpu);
+    if (r.non2xx + r.errors + r.timeouts > 0)
+      throw new Error(`${label}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+    note(
+      `${label}: ${r.rps.toFixed(0)} req/s, p50 ${r.latencyP50} ms, p99 ${r.latencyP99} ms, ` +
+        `server CPU ${((used.user + used.system) / 1000 / Math.max(1, r.requests)).toFixed(2)} ms/req`,
+    );
+    return { ...r, cpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, r.requests) };
+  };
+
+  note('warming up (unmeasured)');
+  await runLoad({ origin, paths: mix, connections, durationSeconds: 3 });
+  await runLoad({ origin: bareOrigin, paths: ['/bare', '/bare-payload'], connections, durationSeconds: 2 });
+
+  const bareTrivial = await load('bare', bareOrigin, ['/bare'], seconds);
+  const barePayload = await load('bare-payload', bareOrigin, ['/bare-payload'], seconds);
+  const compat = await load('compat mix', origin, mix, seconds);
+  const classes = new Map<UrlClass, Measured>();
+  for (const [cls, urls] of byClass)
+    classes.set(cls, await load(`compat ${cls}`, origin, urls, classSeconds));
+
+  const [m55, m56] = kernels;
+  const moduleCount = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from module_builds`);
+  const verdictCount = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from verdicts`);
+  Object.assign(figures, {
+    'kernel builds': kernels.map((k) => `${k.id}=${k.release} (${k.version})`).join(', '),
+    'module builds': moduleCount[0]!.n,
+    'verdicts stored (after the first requests)': verdictCount[0]!.n,
+    'distinct URLs (module/sha/package/page/btf)': MIX.map(([c]) => byClass.get(c)!.length).join('/'),
+    connections,
+    'seconds per run (mix, bare)': seconds,
+    'seconds per class run': classSeconds,
+    'mean response KB (mix)': fixed(meanBytes / 1e3, 1),
+    'bare-payload response KB': fixed(representative.bytes / 1e3, 1),
+  });
+  for (const [cls, ms] of firstLatency) {
+    figures[`first request ${cls} median ms`] = fixed(median(ms), 1);
+    figures[`first request ${cls} max ms`] = fixed(Math.max(...ms), 1);
+  }
+  const row = (label: string, r: Measured) => {
+    figures[`${label} req/s`] = fixed(r.rps, 0);
+    figures[`${label} p50 ms`] = r.latencyP50;
+    figures[`${label} p90 ms`] = r.latencyP90;
+    figures[`${label} p99 ms`] = r.latencyP99;
+    figures[`${label} max ms`] = r.latencyMax;
+    figures[`${label} KB per response`] = fixed(r.bytesPerRequest / 1e3, 1);
+    figures[`${label} server CPU ms per request`] = fixed(r.cpuMsPerRequest, 3);
+  };
+  row('bare', bareTrivial);
+  row('bare-payload', barePayload);
+  row('compat mix', compat);
+  for (const [cls, r] of classes) row(`compat ${cls}`, r);
+  Object.assign(figures, {
+    'compat mix / bare req/s': fixed(compat.rps / bareTrivial.rps),
+    'compat mix / bare-payload req/s': fixed(compat.rps / barePayload.rps),
+    'goal ratio': fixed(GOAL_RATIO),
+    'compat mix p99 ms': compat.latencyP99,
+    'goal p99 ms': GOAL_P99_MS,
+    'compat mix p99 / goal': fixed(compat.latencyP99 / GOAL_P99_MS),
+    'compat module p99 / goal': fixed(classes.get('module')!.latencyP99 / GOAL_P99_MS),
+    'first requests p99 ms (all classes)': fixed(percentile([...firstLatency.values()].flat(), 99), 1),
+    'kernels asked': `${m55?.release}, ${m56?.release}`,
+    'cores (shared machine: figures indicative)': availableParallelism(),
+  });
+} finally {
+  for (const close of closers.reverse()) await close().catch(() => undefined);
+  await database?.close();
+  await loaded.drop();
+  rmSync(work, { recursive: true, force: true });
+}
+printFigures(figures);
