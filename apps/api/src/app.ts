@@ -13,9 +13,15 @@ import { installMetrics } from './plugins/metrics.ts';
 import { securityHandlers } from './plugins/auth.ts';
 import { dashboard } from './plugins/dashboard.ts';
 import { routeHandlers } from './routes/index.ts';
+import { ApiError } from './errors.ts';
+
+const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
 
 export interface BuildOptions {
-  /** Validate every response body against openapi.yaml (on by default). */
+  /**
+   * Validate every response against openapi.yaml (on by default): its body, and that its status is one the
+   * operation declares (an undeclared status becomes a 500, so tests catch it).
+   */
   validateResponses?: boolean;
 }
 
@@ -45,12 +51,17 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     await app.register(rateLimit, {
       max: deps.config.rateLimitPerMinute,
       timeWindow: '1 minute',
-      allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
-      errorResponseBuilder: (_req, ctx) => ({
-        statusCode: 429,
-        error: 'RATE_LIMITED',
-        message: `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
-      }),
+      // Probes and scrapes are never limited (with or without a query string).
+      allowList: (req) => UNLIMITED.has(req.url.split('?')[0] ?? ''),
+      errorResponseBuilder: (_req, ctx) => {
+        const retryAfterSeconds = Math.ceil(ctx.ttl / 1000);
+        return new ApiError(
+          429,
+          'RATE_LIMITED',
+          `rate limit of ${ctx.max} requests per minute exceeded; retry in ${retryAfterSeconds} s`,
+          { limitPerMinute: ctx.max, retryAfterSeconds },
+        );
+      },
     });
   }
 
@@ -67,6 +78,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   if (options.validateResponses !== false)
     await app.register(responseValidation, {
       ajv: { coerceTypes: false, keywords: ['example'], plugins: [ajvFormats as never] },
+      responseStatusCodeValidation: true,
     });
 
   const handlers = routeHandlers();

@@ -73,6 +73,10 @@ export function nextCursor<T>(items: T[], limit: number, id: (item: T) => number
   return items.length === limit && items.length > 0 ? String(id(items[items.length - 1]!)) : null;
 }
 
-export function cursorValue(cursor: string | undefined): number | undefined {
-  return cursor === undefined ? undefined : Number(cursor);
+/**
+ * The id in a cursor, clamped to the id column's range (int4 by default) so a cursor past every id pages
+ * to the end instead of failing in the database.
+ */
+export function cursorValue(cursor: string | undefined, max = 2147483647): number | undefined {
+  return cursor === undefined ? undefined : Math.min(Number(cursor), max);
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 
 interface ErrorBody {
@@ -8,7 +8,36 @@ interface ErrorBody {
   details?: Record<string, unknown>;
 }
 
-function toBody(err: FastifyError & { errors?: unknown[] }): ErrorBody | undefined {
+/** Fastify's own 4xx errors, reworded for API clients. */
+function fastifyBody(
+  err: FastifyError,
+  request: FastifyRequest,
+  uploadLimitBytes: number,
+): ErrorBody | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        statusCode: 413,
+        error: 'UPLOAD_TOO_LARGE',
+        message: `request body larger than the limit of ${uploadLimitBytes} bytes (BTFWATCH_UPLOAD_LIMIT)`,
+        details: { limitBytes: uploadLimitBytes },
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        statusCode: 415,
+        error: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here: send JSON as application/json, files as application/octet-stream`,
+      };
+    default:
+      return undefined;
+  }
+}
+
+function toBody(
+  err: FastifyError & { errors?: unknown[] },
+  request: FastifyRequest,
+  uploadLimitBytes: number,
+): ErrorBody | undefined {
   // Security handler failures arrive wrapped, with what each handler threw in `errors`.
   const api = err instanceof ApiError ? err : err.errors?.find((e): e is ApiError => e instanceof ApiError);
   if (api) {
@@ -18,15 +47,22 @@ function toBody(err: FastifyError & { errors?: unknown[] }): ErrorBody | undefin
   }
   if (err.validation) return { statusCode: 400, error: 'INVALID_REQUEST', message: err.message };
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    return { statusCode: err.statusCode, error: err.code ?? 'BAD_REQUEST', message: err.message };
+    return (
+      fastifyBody(err, request, uploadLimitBytes) ?? {
+        statusCode: err.statusCode,
+        error: err.code ?? 'BAD_REQUEST',
+        message: err.message,
+      }
+    );
   }
   return undefined;
 }
 
 /** Library and validation errors become 4xx with a clear message; anything else is a 500 that hides internals. */
 export function installErrorHandler(app: FastifyInstance): void {
+  const limit = app.deps.config.uploadLimitBytes;
   app.setErrorHandler((err: FastifyError & { errors?: unknown[] }, request, reply) => {
-    let body = toBody(err);
+    let body = toBody(err, request, limit);
     if (!body) {
       request.log.error({ err }, 'unhandled error');
       body = { statusCode: 500, error: 'INTERNAL', message: 'internal error; see the server log' };

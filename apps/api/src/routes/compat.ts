@@ -19,25 +19,61 @@ import {
   selectModuleBuilds,
   sha256Hex,
   upsertVerdicts,
+  verdicts,
   verdictSummary,
+  type Database,
   type KernelBuild,
   type ModuleWithPackage,
   type VerdictRow,
 } from '@btfwatch/db';
 import { PkgError, decompressModule, detectCompression } from '@btfwatch/pkg';
 import { resolveKernel } from '@btfwatch/worker';
-import { inArray } from 'drizzle-orm';
+import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
+import { isBaseBtfKnown } from './btf.ts';
 import type { Handlers } from './types.ts';
 
+/** Kernel build ids are int4: a longer number names no kernel (and must not reach the database). */
+const MAX_ID = 2147483647;
+
+async function findKernel(db: Database, ref: string): Promise<KernelBuild | undefined> {
+  if (/^[0-9]+$/.test(ref) && Number(ref) > MAX_ID) return undefined;
+  return resolveKernel(db, ref);
+}
+
 async function kernelOr404(request: FastifyRequest, ref: string): Promise<KernelBuild> {
-  const kernel = await resolveKernel(request.server.deps.database.db, ref);
+  const kernel = await findKernel(request.server.deps.database.db, ref);
   if (!kernel)
     throw notFound(`kernel ${ref}`, { hint: 'a kernel build id, or the sha256 of /sys/kernel/btf/vmlinux' });
-  if (!kernel.baseBtfSha256)
-    throw new ApiError(409, 'KERNEL_INCOMPLETE', `kernel ${kernel.id} has no vmlinux BTF ingested yet`);
+  if (!kernel.baseBtfSha256) throw kernelIncomplete(kernel);
   return kernel;
+}
+
+const kernelIncomplete = (kernel: KernelBuild) =>
+  new ApiError(
+    409,
+    'KERNEL_INCOMPLETE',
+    `kernel ${kernel.id} (${kernel.release} ${kernel.version}) has no vmlinux BTF ingested yet: its image package was not seen or not ingested`,
+    { kernelId: kernel.id },
+  );
+
+/** Count per btf verdict of the selected module builds on a kernel (every page, not only the one answered). */
+async function selectionSummary(
+  db: Database,
+  kernelBuildId: number,
+  moduleBuildIds: number[] | undefined,
+): Promise<Record<string, number>> {
+  const where: SQL[] = [eq(verdicts.kernelBuildId, kernelBuildId)];
+  if (moduleBuildIds)
+    where.push(inArray(verdicts.moduleBuildId, moduleBuildIds.length ? moduleBuildIds : [-1]));
+  const rows = await db
+    .select({ btf: verdicts.btf, n: count() })
+    .from(verdicts)
+    .where(and(...where))
+    .groupBy(verdicts.btf)
+    .orderBy(verdicts.btf);
+  return Object.fromEntries(rows.map((r) => [r.btf, Number(r.n)]));
 }
 
 function verdictView(v: VerdictRow) {
@@ -77,12 +113,16 @@ async function kernelPackageNames(request: FastifyRequest, kernel: KernelBuild):
   return new Set(rows.map((r) => r.name));
 }
 
-/** Verdicts not stored yet are computed now (and stored), so any module build × kernel pair can be asked. */
+/**
+ * Verdicts not stored yet are computed now (and stored), so any module build × kernel pair can be asked;
+ * at most `max` of them (by module build id), returning how many were computed and how many are still missing.
+ */
 async function ensureVerdicts(
   request: FastifyRequest,
   kernel: KernelBuild,
   modules: ModuleWithPackage[],
-): Promise<void> {
+  max = MAX_ON_DEMAND,
+): Promise<{ computed: number; missing: number }> {
   const { db } = request.server.deps.database;
   const have = new Set(
     (
@@ -93,8 +133,9 @@ async function ensureVerdicts(
       })
     ).map((v) => v.moduleBuildId),
   );
-  const missing = modules.filter((m) => !have.has(m.id));
-  if (missing.length === 0) return;
+  const absent = modules.filter((m) => !have.has(m.id)).sort((x, y) => x.id - y.id);
+  const missing = absent.slice(0, max);
+  if (missing.length === 0) return { computed: 0, missing: absent.length };
   const evaluator = request.server.evaluator;
   const names = await kernelPackageNames(request, kernel);
   const ctx = await evaluator.kernelContext(kernel);
@@ -108,8 +149,10 @@ async function ensureVerdicts(
     db,
     computed.map((c) => c.row),
   );
+  return { computed: missing.length, missing: absent.length - missing.length };
 }
 
+/** Most verdicts one request computes (a full Debian image has ~4,000 modules). */
 const MAX_ON_DEMAND = 5000;
 
 export const compatHandlers: Handlers = {
@@ -152,14 +195,12 @@ export const compatHandlers: Handlers = {
       packageName: selective ? undefined : q.package,
       btf: q.btf,
       limit: q.limit,
-      after: cursorValue(q.cursor),
+      after: cursorValue(q.cursor, Number.MAX_SAFE_INTEGER),
     });
-    const summary: Record<string, number> = {};
-    for (const s of await verdictSummary(db, kernel.id)) summary[s.btf] = (summary[s.btf] ?? 0) + s.count;
     return {
       kernel: kernelView(kernel),
       items: rows.map(verdictView),
-      summary,
+      summary: await selectionSummary(db, kernel.id, moduleIds),
       nextCursor: nextCursor(rows, q.limit, (v) => v.moduleBuildId),
     };
   },
@@ -197,10 +238,9 @@ export const compatHandlers: Handlers = {
     const evaluator = request.server.evaluator;
     let buildBase = null;
     if (q.buildBase) {
-      const baseKernel = await resolveKernel(db, q.buildBase);
-      const sha = baseKernel?.baseBtfSha256 ?? (/^[0-9a-f]{64}$/.test(q.buildBase) ? q.buildBase : null);
-      const btf = sha ? await evaluator.bases.get(sha) : null;
-      if (!btf || !sha) throw notFound(`build base ${q.buildBase}`);
+      const sha = await buildBaseSha(db, q.buildBase);
+      const btf = await evaluator.bases.get(sha);
+      if (!btf) throw notFound(`build base ${q.buildBase}`);
       buildBase = { btf, sha256: sha, how: 'uploaded' };
     }
     const ctx = await evaluator.kernelContext(kernel);
@@ -241,6 +281,7 @@ export const compatHandlers: Handlers = {
 
   async diffKernels(request: FastifyRequest) {
     const { a, b } = request.params as { a: number; b: number };
+    const { compute } = request.query as { compute: number };
     const { db } = request.server.deps.database;
     const [ka, kb] = [await getKernel(db, a), await getKernel(db, b)];
     if (!ka) throw notFound(`kernel ${a}`);
@@ -273,13 +314,45 @@ export const compatHandlers: Handlers = {
       };
     }
 
-    let modules: Record<string, unknown> = { evaluated: 0, summary: [] };
-    if (kb.baseBtfSha256) {
-      const own = await selectModuleBuilds(db, { kernelBuildIds: [ka.id] });
-      await ensureVerdicts(request, kb, own);
-      const summary = await verdictSummary(db, kb.id, ka.id);
-      modules = { evaluated: own.length, summary, link: `/v1/compat?kernel=${kb.id}&moduleBuild=` };
+    const own = await selectModuleBuilds(db, { kernelBuildIds: [ka.id] });
+    let computed = 0;
+    let notComputed = own.length;
+    let reason: string | null = null;
+    if (!kb.baseBtfSha256) {
+      reason = `kernel ${kb.id} has no vmlinux BTF ingested yet`;
+    } else {
+      ({ computed, missing: notComputed } = await ensureVerdicts(request, kb, own, compute));
+      if (notComputed > 0)
+        reason =
+          `at most ${compute} verdicts are computed per request: ask again, or ask ` +
+          `/v1/compat?kernel=${kb.id}&package=<package> for the modules of one package`;
     }
+    const summary = kb.baseBtfSha256 ? await verdictSummary(db, kb.id, ka.id) : [];
+    const modules = {
+      total: own.length,
+      evaluated: summary.reduce((n, s) => n + s.count, 0),
+      computed,
+      notComputed,
+      reason,
+      summary,
+      link: `/v1/compat?kernel=${kb.id}&moduleBuild=`,
+    };
     return { from: kernelView(ka), to: kernelView(kb), base, crcs, modules };
   },
 };
+
+/** The base BTF sha256 a `buildBase` names: a kernel build's base, or a base BTF stored here (uploaded or a kernel's). */
+async function buildBaseSha(db: Database, ref: string): Promise<string> {
+  if (/^[0-9]+$/.test(ref)) {
+    const kernel = await findKernel(db, ref);
+    if (!kernel) throw notFound(`build base kernel ${ref}`);
+    if (!kernel.baseBtfSha256) throw kernelIncomplete(kernel);
+    return kernel.baseBtfSha256;
+  }
+  const sha = ref.toLowerCase();
+  if (!(await isBaseBtfKnown(db, sha)))
+    throw notFound(`base BTF ${sha}`, {
+      hint: 'upload it first with POST /v1/btf (raw BTF, vmlinux or vmlinuz), or name a kernel build id',
+    });
+  return sha;
+}

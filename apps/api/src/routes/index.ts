@@ -1,4 +1,5 @@
 import { alertHandlers } from './alerts.ts';
+import { btfHandlers } from './btf.ts';
 import { compatHandlers } from './compat.ts';
 import { jobHandlers } from './jobs.ts';
 import { kernelHandlers } from './kernels.ts';
@@ -18,5 +19,6 @@ export function routeHandlers(): Handlers {
     ...matrixHandlers,
     ...webhookHandlers,
     ...compatHandlers,
+    ...btfHandlers,
   };
 }
