@@ -30,7 +30,9 @@ type PathKind = 'vmlinuz' | 'in-tree-module' | 'other-module' | 'symvers' | 'bas
 
 // Anchored at the root of the package: debug copies under usr/lib/debug/ never match.
 const MODULES_DIR = /^(?:usr\/)?lib\/modules\/([^/]+)\/(.+)$/;
-const BOOT = /^boot\/(vmlinuz|config|System\.map)-(.+)$/;
+// Aligned with @btfwatch/pkg's classifyPath: what the scanner lists is what ingestion extracts.
+const BOOT = /^boot\/(vmlinuz|vmlinux|config|System\.map)-([^/]+)$/;
+const BOOT_SYMVERS = /^boot\/symvers-([^/]+)\.gz$/;
 const MODULE_FILE = /\.ko(?:\.(?:xz|zst|gz|bz2))?$/;
 const SYMVERS = /^usr\/src\/(?:linux-headers-([^/]+)|kernels\/([^/]+)|[^/]+)\/(?:.+\/)?Module\.symvers$/;
 
@@ -50,15 +52,19 @@ export function classifyPath(path: string): { kind: PathKind; release: string | 
   if (m) {
     const release = m[1];
     const rest = m[2] ?? '';
-    if (rest === 'vmlinuz') return { kind: 'vmlinuz', release };
+    // vmlinuz.unsigned: what Debian's linux-binary-unsigned-* (7.x) ships.
+    if (rest === 'vmlinuz' || rest === 'vmlinuz.unsigned') return { kind: 'vmlinuz', release };
     if (rest === 'config' || rest === 'System.map') return { kind: 'base', release };
+    if (rest === 'symvers.gz') return { kind: 'symvers', release };
     if (MODULE_FILE.test(rest)) {
       return { kind: rest.startsWith('kernel/') ? 'in-tree-module' : 'other-module', release };
     }
     return undefined;
   }
   m = BOOT.exec(path);
-  if (m) return { kind: m[1] === 'vmlinuz' ? 'vmlinuz' : 'base', release: m[2] };
+  if (m) return { kind: m[1] === 'vmlinuz' || m[1] === 'vmlinux' ? 'vmlinuz' : 'base', release: m[2] };
+  m = BOOT_SYMVERS.exec(path);
+  if (m) return { kind: 'symvers', release: m[1] };
   m = SYMVERS.exec(path);
   if (m) return { kind: 'symvers', release: m[1] ?? m[2] };
   return undefined;

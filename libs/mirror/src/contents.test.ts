@@ -61,11 +61,25 @@ test('classifyPath covers Debian 12, Debian 7.x, Fedora, and refuses look-alikes
   );
   assert.equal(classifyPath('lib/modules/6.1/kernel/a.ko.zst')?.kind, 'in-tree-module');
   assert.equal(classifyPath('lib/modules/6.1/extra/a.ko.gz')?.kind, 'other-module');
+  // Debian 7.x linux-binary-unsigned-*, uncompressed images, Fedora's symvers.gz: as libs/pkg extracts them.
+  assert.deepEqual(classifyPath('usr/lib/modules/7.2.13+deb14-amd64/vmlinuz.unsigned'), {
+    kind: 'vmlinuz',
+    release: '7.2.13+deb14-amd64',
+  });
+  assert.equal(classifyPath('boot/vmlinux-6.1.0-18-powerpc64le')?.kind, 'vmlinuz');
+  assert.equal(classifyPath('lib/modules/6.5.6-300.fc39.x86_64/symvers.gz')?.kind, 'symvers');
+  assert.deepEqual(classifyPath('boot/symvers-6.5.6-300.fc39.x86_64.gz'), {
+    kind: 'symvers',
+    release: '6.5.6-300.fc39.x86_64',
+  });
   for (const p of [
     'lib/modules/6.1/modules.dep',
     'lib/modules/6.1/kernel/a.kol',
     'boot/grub/grub.cfg',
     'usr/share/doc/x/Module.symvers',
+    'usr/lib/modules/7.2/vmlinuz.signed.sig',
+    'boot/vmlinuz-6.1/x',
+    'boot/symvers-6.1',
   ]) {
     assert.equal(classifyPath(p), undefined, p);
   }

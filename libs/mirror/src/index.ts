@@ -28,7 +28,7 @@ export type {
 } from './downloader.ts';
 export { download, fetchPackages } from './fetch-packages.ts';
 export type { DownloadDeps, FetchOutcome, FetchPackagesOptions } from './fetch-packages.ts';
-export { loadKeyring, DEBIAN_ARCHIVE_KEYRING } from './keyring.ts';
+export { armorKeyring, loadKeyring, DEBIAN_ARCHIVE_KEYRING } from './keyring.ts';
 export type { Keyring, KeySource } from './keyring.ts';
 export type { Signer } from './signature.ts';
 export type { Role, Evidence } from './classify.ts';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { readKeys, type PublicKey } from 'openpgp';
+import { armor, enums, readKeys, type PublicKey } from 'openpgp';
 import { MirrorConfigError } from './errors.ts';
 
 /** Debian's archive keyring as installed by the `debian-archive-keyring` package; read at run time. */
@@ -49,12 +49,36 @@ async function readSource(source: KeySource): Promise<PublicKey[]> {
   return [source];
 }
 
+/**
+ * Every public key of a keyring file's bytes (binary, as Debian's `.gpg` keyrings, or armored text with
+ * one or more blocks) as one armored block: the form a text column or a JSON API can hold and
+ * `loadKeyring` reads back. MirrorConfigError when the bytes hold no key.
+ */
+export async function armorKeyring(bytes: Uint8Array): Promise<string> {
+  const keys = await parseKeyBytes(bytes, 'keyring bytes');
+  if (keys.length === 0) throw new MirrorConfigError('keyring holds no public keys');
+  const packets = keys.map((k) => k.write());
+  return armor(enums.armor.publicKey, Buffer.concat(packets));
+}
+
+/** openpgp reads one armor block per call; `cat a.asc b.asc` files hold several. */
+function armoredBlocks(text: string): string[] {
+  const blocks = text.match(
+    /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g,
+  );
+  return blocks ?? [text];
+}
+
 async function parseKeyBytes(bytes: Uint8Array, what: string): Promise<PublicKey[]> {
   const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
   try {
-    const keys = head.includes(ARMOR_HEADER)
-      ? await readKeys({ armoredKeys: Buffer.from(bytes).toString('utf8') })
-      : await readKeys({ binaryKeys: bytes });
+    const keys: PublicKey[] = [];
+    if (head.includes(ARMOR_HEADER)) {
+      for (const block of armoredBlocks(Buffer.from(bytes).toString('utf8')))
+        keys.push(...(await readKeys({ armoredKeys: block })));
+    } else {
+      keys.push(...(await readKeys({ binaryKeys: bytes })));
+    }
     // A keyring file may carry secret material by mistake; only the public half is ever used.
     return keys.map((k) => k.toPublic());
   } catch (cause) {

@@ -3,25 +3,33 @@ import { loadConfig } from '@btfwatch/config';
 import {
   alerts,
   createMirror,
+  kernelBuilds,
+  kernelPackages,
   listMirrors,
   migrateDatabase,
   moduleBuilds,
   openDatabase,
-  kernelBuilds,
+  packageLocations,
+  packages,
   verdicts,
+  type Database,
   type Mirror,
 } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
+import { armorKeyring } from '@btfwatch/mirror';
 import { DbJobQueue, buildProcessorSet, startInProcessRunner } from '@btfwatch/worker';
-import { desc, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, or, sql } from 'drizzle-orm';
 import { parse } from '../args.ts';
 import { UsageError, createLogger } from '../runtime.ts';
 
 export const SCAN_USAGE = `btfwatch scan --apt URL --suite SUITE [--suite ...] [--arch amd64] [--component main]
-             [--match 'linux-image-6.1.*'] [--keyring FILE] [--insecure]
-btfwatch scan --rpm URL [--arch x86_64] [--match GLOB] [--keyring FILE] [--insecure]
-  One-shot: scan the mirror, ingest new kernel and module packages, evaluate, and print a summary, using the
-  configured database (DATABASE_URL, or the embedded one under DATA_DIR).`;
+             [--match 'linux-image-6.1.*'] [--keyring FILE] [--insecure] [--distro debian]
+btfwatch scan --rpm URL [--arch x86_64] [--match GLOB] [--keyring FILE] [--insecure] [--distro fedora]
+  One-shot: scan the mirror, ingest new kernel and module packages, evaluate, and print a summary of what
+  this scan ingested, using the configured database (DATABASE_URL, or the embedded one under DATA_DIR).
+  --keyring FILE: binary (.gpg) or armored (.asc) OpenPGP keys; stored armored with the mirror.
+  A mirror row is reused only when every setting (suites, components, arch, match, distro, keyring,
+  insecure) is the same; otherwise a new one is added, so no scan runs with another scan's trust settings.`;
 
 function progressLine(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
@@ -33,19 +41,111 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+type MirrorSpec = Omit<Mirror, 'id' | 'createdAt' | 'lastScanAt' | 'lastScanError'>;
+
+const sameList = (a: readonly string[], b: readonly string[]) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A mirror row with exactly these settings — security settings included — or a new one. */
 async function findOrCreateMirror(
-  db: Parameters<typeof listMirrors>[0],
-  spec: Omit<Mirror, 'id' | 'createdAt' | 'lastScanAt' | 'lastScanError'>,
-): Promise<Mirror> {
+  db: Database,
+  spec: MirrorSpec,
+): Promise<{ mirror: Mirror; created: boolean }> {
   const same = (await listMirrors(db)).find(
     (m) =>
       m.kind === spec.kind &&
       m.url === spec.url &&
-      JSON.stringify(m.suites) === JSON.stringify(spec.suites) &&
+      sameList(m.suites, spec.suites) &&
+      sameList(m.components, spec.components) &&
       m.arch === spec.arch &&
-      m.match === spec.match,
+      m.match === spec.match &&
+      m.distro === spec.distro &&
+      m.keyring === spec.keyring &&
+      m.insecure === spec.insecure,
   );
-  return same ?? createMirror(db, spec);
+  if (same) return { mirror: same, created: false };
+  return { mirror: await createMirror(db, spec), created: true };
+}
+
+/** The keyring file as one armored block (what the mirrors table and POST /v1/mirrors hold). */
+async function readKeyringFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read keyring ${path}: ${(err as Error).message}`);
+  }
+  return armorKeyring(bytes);
+}
+
+interface ScanSummary {
+  ingested: string[];
+  kernels: Array<typeof kernelBuilds.$inferSelect>;
+  modules: number;
+  verdicts: Array<{ btf: string; n: number }>;
+  totals: { kernels: number; modules: number; verdicts: number };
+}
+
+/** What this scan added: packages of this mirror ingested since it started, their kernels, modules and verdicts. */
+async function summarise(db: Database, mirrorId: number, since: Date): Promise<ScanSummary> {
+  const ingested = (
+    await db
+      .selectDistinct({ sha256: packages.sha256 })
+      .from(packages)
+      .innerJoin(packageLocations, eq(packageLocations.packageSha256, packages.sha256))
+      .where(
+        and(
+          eq(packageLocations.mirrorId, mirrorId),
+          eq(packages.status, 'ingested'),
+          gte(packages.ingestedAt, since),
+        ),
+      )
+  ).map((r) => r.sha256);
+  const count = sql<number>`count(*)::int`;
+  const [totals] = await db
+    .select({
+      kernels: sql<number>`(select count(*)::int from ${kernelBuilds})`,
+      modules: sql<number>`(select count(*)::int from ${moduleBuilds})`,
+      verdicts: sql<number>`(select count(*)::int from ${verdicts})`,
+    })
+    .from(sql`(select 1) as one`);
+  if (ingested.length === 0)
+    return {
+      ingested,
+      kernels: [],
+      modules: 0,
+      verdicts: [],
+      totals: totals ?? { kernels: 0, modules: 0, verdicts: 0 },
+    };
+  const kernelIds = db
+    .selectDistinct({ id: kernelPackages.kernelBuildId })
+    .from(kernelPackages)
+    .where(inArray(kernelPackages.packageSha256, ingested));
+  const moduleIds = db
+    .select({ id: moduleBuilds.id })
+    .from(moduleBuilds)
+    .where(inArray(moduleBuilds.packageSha256, ingested));
+  const kernels = await db
+    .select()
+    .from(kernelBuilds)
+    .where(inArray(kernelBuilds.id, kernelIds))
+    .orderBy(desc(kernelBuilds.id));
+  const [{ n: modules } = { n: 0 }] = await db
+    .select({ n: count })
+    .from(moduleBuilds)
+    .where(inArray(moduleBuilds.packageSha256, ingested));
+  const verdictCounts = await db
+    .select({ btf: verdicts.btf, n: count })
+    .from(verdicts)
+    .where(or(inArray(verdicts.kernelBuildId, kernelIds), inArray(verdicts.moduleBuildId, moduleIds)))
+    .groupBy(verdicts.btf)
+    .orderBy(verdicts.btf);
+  return {
+    ingested,
+    kernels,
+    modules,
+    verdicts: verdictCounts,
+    totals: totals ?? { kernels: 0, modules: 0, verdicts: 0 },
+  };
 }
 
 export async function scan(argv: string[]): Promise<number> {
@@ -64,6 +164,8 @@ export async function scan(argv: string[]): Promise<number> {
   if (values.apt && !values.suite?.length) throw new UsageError('scan --apt needs at least one --suite');
   if (values.keyring && values.insecure) throw new UsageError('give --keyring or --insecure, not both');
 
+  // Before the database opens: a keyring that cannot be read or parsed is the user's to fix now.
+  const keyring = values.keyring ? await readKeyringFile(values.keyring) : null;
   const config = loadConfig();
   const logger = createLogger(
     { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
@@ -73,7 +175,7 @@ export async function scan(argv: string[]): Promise<number> {
   try {
     await migrateDatabase(database);
     const kind = values.apt ? 'apt' : 'rpm';
-    const mirror = await findOrCreateMirror(database.db, {
+    const { mirror, created } = await findOrCreateMirror(database.db, {
       kind,
       url: (values.apt ?? values.rpm)!.replace(/\/+$/, ''),
       suites: values.suite ?? ['.'],
@@ -81,7 +183,7 @@ export async function scan(argv: string[]): Promise<number> {
       arch: values.arch ?? (kind === 'apt' ? 'amd64' : 'x86_64'),
       match: values.match ?? null,
       distro: values.distro ?? (kind === 'apt' ? 'debian' : 'fedora'),
-      keyring: values.keyring ? await readFile(values.keyring, 'utf8').catch(() => values.keyring!) : null,
+      keyring,
       insecure: values.insecure ?? false,
       scanIntervalSeconds: null,
     });
@@ -126,31 +228,30 @@ export async function scan(argv: string[]): Promise<number> {
       return 1;
     }
     const failed = (await queue.list({ names: ['ingest-package'], states: ['failed'], limit: 1000 })).filter(
-      (j) => j.createdAt >= since,
+      (j) => j.createdAt >= since && j.data.mirrorId === mirror.id,
     );
     for (const f of failed)
       process.stderr.write(`ingest failed: ${String(f.data.name)} ${String(f.data.version)}: ${f.error}\n`);
 
-    const kernels = await database.db.select().from(kernelBuilds).orderBy(desc(kernelBuilds.id));
-    const [{ n: moduleCount } = { n: 0 }] = await database.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(moduleBuilds);
+    const summary = await summarise(database.db, mirror.id, since);
     const newAlerts = await database.db.select().from(alerts).where(gt(alerts.createdAt, since));
-    const verdictCounts = await database.db
-      .select({ btf: verdicts.btf, n: sql<number>`count(*)::int` })
-      .from(verdicts)
-      .groupBy(verdicts.btf);
-    process.stdout.write(`mirror ${mirror.id}: ${mirror.url} (${mirror.suites.join(', ')})\n`);
-    process.stdout.write(`kernel builds: ${kernels.length}\n`);
-    for (const k of kernels) {
-      process.stdout.write(
-        `  [${k.id}] ${k.release} ${k.version} ${k.arch} base ${k.baseBtfSha256?.slice(0, 12) ?? '(no vmlinuz yet)'} nr_types ${k.nrTypes ?? '-'}\n`,
+    const found = Number(scanJob?.result?.packagesFound ?? 0);
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    out(`mirror ${mirror.id}${created ? ' (new)' : ''}: ${mirror.url} (${mirror.suites.join(', ')})`);
+    out(`packages: ${found} listed, ${summary.ingested.length} ingested, ${failed.length} failed`);
+    out(`kernel builds: ${summary.kernels.length}`);
+    for (const k of summary.kernels) {
+      out(
+        `  [${k.id}] ${k.release} ${k.version} ${k.arch} base ${k.baseBtfSha256?.slice(0, 12) ?? '(no vmlinuz yet)'} nr_types ${k.nrTypes ?? '-'}`,
       );
     }
-    process.stdout.write(`module builds: ${moduleCount}\n`);
-    process.stdout.write(`verdicts: ${verdictCounts.map((v) => `${v.btf} ${v.n}`).join(', ') || 'none'}\n`);
-    process.stdout.write(`new alerts: ${newAlerts.length}\n`);
-    for (const a of newAlerts) process.stdout.write(`  [${a.severity}] ${a.summary}\n`);
+    out(`module builds: ${summary.modules}`);
+    out(`verdicts: ${summary.verdicts.map((v) => `${v.btf} ${v.n}`).join(', ') || 'none'}`);
+    out(`new alerts: ${newAlerts.length}`);
+    for (const a of newAlerts) out(`  [${a.severity}] ${a.summary}`);
+    out(
+      `database total: ${summary.totals.kernels} kernel builds, ${summary.totals.modules} module builds, ${summary.totals.verdicts} verdicts`,
+    );
     return failed.length ? 1 : 0;
   } finally {
     await database.close();
