@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Btf, BtfBuilder, Kind, moduleBaseRefs, readBtfFromFile } from '@btfwatch/btf';
 import { runCli, runCliAsync } from '../support/cli.ts';
 import { RELEASES, btfFixture, moduleElf, modulePath } from '../support/fixtures.ts';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
@@ -91,13 +92,73 @@ test('check: same build identical (exit 0); other build rejected with the kernel
 
 test('check: bad input is a clear error, not a crash', () => {
   const junk = file('junk.ko', Buffer.from('definitely not an ELF file'));
-  const res = runCli(['check', '--kernel', v56, junk]);
+  const res = runCli(['check', '--kernel', v56, '--kernel-version', '6.1.192', junk]);
   assert.equal(res.status, 1);
   assert.match(res.stderr, /^btfwatch: /);
   assert.doesNotMatch(res.stderr, /at .*\.ts:\d+/, 'no stack trace for malformed input');
   const usage = runCli(['check', v56]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /usage: btfwatch check/);
+});
+
+test('check: raw BTF says no version, so check asks for one instead of guessing (exit 2)', () => {
+  const res = runCli(['check', '--kernel', v56, modulePath(RELEASES.bookworm55, 'overlay.ko')]);
+  assert.equal(res.status, 2, res.stdout + res.stderr);
+  assert.equal(res.stdout, '');
+  assert.match(
+    res.stderr,
+    /^btfwatch: cannot tell which kernel version .*v56\.btf is from.*give --kernel-version X\.Y\.Z/,
+  );
+});
+
+test(
+  "check on this host's /sys/kernel/btf/vmlinux takes the running kernel's version",
+  { skip: !existsSync('/sys/kernel/btf/vmlinux') && 'no /sys/kernel/btf/vmlinux here' },
+  () => {
+    const res = runCli([
+      'check',
+      '--kernel',
+      '/sys/kernel/btf/vmlinux',
+      '--json',
+      modulePath(RELEASES.sid, 'dummy.ko'),
+    ]);
+    assert.ok(res.status === 0 || res.status === 1, res.stderr);
+    const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    assert.match(res.stderr, /^kernel version \d+\.\d+\.\d+ \(from the running kernel \(\/proc\/version\): /);
+    assert.ok(res.stderr.includes(release), `names the running release ${release}`);
+    const [result] = JSON.parse(res.stdout) as Array<{ verdict: string }>;
+    // A 7.2.13 module's BTF cannot be identical to this host's base; whatever it is, it was validated.
+    assert.notEqual(result?.verdict, 'absent');
+  },
+);
+
+test('check: a base with one referenced type retargeted (same counts) is corrupt, exit 1', () => {
+  const real = Btf.parse(btfFixture(`${RELEASES.bookworm56}/vmlinux.btf.xz`));
+  const dummy = readBtfFromFile(moduleElf(RELEASES.bookworm56, 'dummy.ko')).btf;
+  const ptr = [...moduleBaseRefs(Btf.parse(dummy, real)).typeIds].find(
+    (id) => real.raw(id).kind === Kind.Ptr,
+  )!;
+  const edited = BtfBuilder.copyOf(real);
+  edited.setWord(ptr, 2, real.raw(ptr).sizeOrType + 1);
+  const corrupt = file('v56-corrupt.btf', edited.build());
+  const res = runCli([
+    'check',
+    '--kernel',
+    corrupt,
+    '--build-base',
+    v56,
+    '--config',
+    config56,
+    '--json',
+    modulePath(RELEASES.bookworm56, 'dummy.ko'),
+  ]);
+  assert.equal(res.status, 1, res.stdout + res.stderr);
+  assert.match(res.stderr, /kernel version 6\.1\.192 \(from the --config header\)/);
+  const [result] = JSON.parse(res.stdout) as Array<Record<string, unknown>>;
+  assert.equal(result?.verdict, 'corrupt');
+  assert.equal(result?.load, 'loads-with-btf');
+  assert.match(String(result?.explanation), /referenced base types .* resolve differently/);
+  assert.deepEqual(result?.log, []);
 });
 
 test(

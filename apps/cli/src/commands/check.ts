@@ -129,7 +129,8 @@ export async function check(argv: string[]): Promise<number> {
     values['kernel-version'],
     configText,
   );
-  process.stderr.write(`kernel version ${version.version} (from ${version.how})\n`);
+  if (values['kernel-version'] === undefined)
+    process.stderr.write(`kernel version ${version.version} (from ${version.how})\n`);
   const kernelVersion = version.version;
   const buildBase = values['build-base'] ? await baseFrom(values['build-base']) : null;
   const flags: KernelConfigFlags | null = configText ? configFlags(parseKernelConfig(configText)) : null;
