@@ -261,3 +261,84 @@ describe('crafted hostile .debs', () => {
     assert.equal(input.destroyed, true);
   });
 });
+
+describe('crafted hostile .rpms', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'btfwatch-pkg-rpm-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Where the payload starts: after the lead, the 8-aligned signature header and the main header. */
+  function payloadOffset(rpm: Buffer): number {
+    const headerEnd = (at: number) => at + 16 + rpm.readUInt32BE(at + 8) * 16 + rpm.readUInt32BE(at + 12);
+    const sigEnd = headerEnd(96);
+    return headerEnd(sigEnd + ((8 - (sigEnd % 8)) % 8));
+  }
+  /** A real fixture's lead and headers (compressor `c`) in front of another payload. */
+  function withPayload(c: string, payload: Uint8Array): Buffer {
+    const rpm = fixtureBytes(`rpm/kernel-core-6.1.192-1.fixture.${c}.rpm`);
+    return Buffer.concat([rpm.subarray(0, payloadOffset(rpm)), payload]);
+  }
+  /** One newc cpio member; name and size written as given. */
+  function cpioMember(name: string, body: Uint8Array, mode = 0o100644, size = body.length): Buffer {
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    const nameBytes = Buffer.from(`${name}\0`, 'latin1');
+    const fields = [0, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, nameBytes.length, 0].map(hex).join('');
+    const head = Buffer.concat([Buffer.from(`070701${fields}`, 'latin1'), nameBytes]);
+    const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+    return Buffer.concat([head, pad(head.length), body, pad(body.length)]);
+  }
+  const cpio = (...members: Buffer[]): Buffer =>
+    Buffer.concat([...members, cpioMember('TRAILER!!!', Buffer.alloc(0), 0)]);
+
+  it('a real rpm re-assembled by these helpers reads (the splice itself is sound)', async () => {
+    const rpm = fixtureBytes(RPMS[2]!);
+    const at = payloadOffset(rpm);
+    assert.deepEqual([...rpm.subarray(at, at + 2)], [0x1f, 0x8b], 'gzip payload starts there');
+    assert.equal(await attempt(readRpm, withPayload('gzip', rpm.subarray(at))), 'ok');
+  });
+
+  it('path traversal in the cpio payload or in the header file list is PKG_UNSAFE_PATH', async () => {
+    for (const name of [
+      '../../etc/passwd',
+      './lib/modules/6.1.192-1.fixture.x86_64/../../../boot/vmlinuz-1',
+      './boot/..',
+    ]) {
+      const payload = sh('gzip -c', cpio(cpioMember(name, Buffer.from('x'))));
+      assertPkgError(await attempt(readRpm, withPayload('gzip', payload)), name, ['PKG_UNSAFE_PATH']);
+    }
+    // A DIRNAMES entry rewritten in place (same length) to climb: refused while reading the header.
+    const rpm = Buffer.from(fixtureBytes(RPMS[2]!));
+    const dirname = Buffer.from('/lib/modules/6.1.192-1.fixture.x86_64/\0');
+    const at = rpm.indexOf(dirname, 96);
+    assert.ok(at > 0 && at < payloadOffset(rpm), 'the header names the modules directory');
+    rpm.write('/lib/modules/../../../../etc/xxxxxxxx/', at, 'latin1');
+    assertPkgError(await attempt(readRpm, rpm), 'header dirname', ['PKG_UNSAFE_PATH']);
+  });
+
+  it('absurd cpio sizes are PKG_LIMIT_EXCEEDED before anything is buffered', async () => {
+    const payload = sh(
+      'gzip -c',
+      cpio(cpioMember('./boot/config-1', Buffer.alloc(0), 0o100644, 0xffffffff)).subarray(0, 200),
+    );
+    assertPkgError(await attempt(readRpm, withPayload('gzip', payload)), 'cpio size', ['PKG_LIMIT_EXCEEDED']);
+  });
+
+  it('payload decompression bombs are cut at maxTotalBytes, for every rpm compressor', async () => {
+    const zeros = join(dir, 'zeros');
+    sh(`mkdir -p '${zeros}/boot' && head -c 200000000 /dev/zero > '${zeros}/boot/config-1'`);
+    const archive = sh(`cd '${zeros}' && find . -mindepth 1 | cpio --quiet -o -H newc`);
+    for (const [c, cmd] of [
+      ['zstd', 'zstd -q -c'],
+      ['gzip', 'gzip -c'],
+      ['xz', 'xz -T2 -c'],
+      ['bzip2', 'bzip2 -c'],
+    ] as const) {
+      const bomb = sh(cmd, archive);
+      assert.ok(bomb.length < 1_000_000, `${c} bomb is small`);
+      const started = Date.now();
+      assertPkgError(await attempt(readRpm, withPayload(c, bomb), { maxTotalBytes: 20_000_000 }), c, [
+        'PKG_LIMIT_EXCEEDED',
+      ]);
+      assert.ok(Date.now() - started < 10_000, `${c} took ${Date.now() - started} ms`);
+    }
+  });
+});
