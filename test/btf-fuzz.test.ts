@@ -1,10 +1,14 @@
 // Mutated real BTF (the 6.1 vmlinux and its modules, a distilled module) and synthetic BTF: parsing,
 // decoding every type, dumping, module refs, hashing, distilling and relocating must either succeed
-// or throw BtfError — never another exception, never a hang. Deterministic: a failure names its seed
+// or throw BtfError — never another exception, never a hang. The kernel validator (validateModuleBtf,
+// with the kernel's relocation step) must always answer with a verdict, for every kernel version. Deterministic: a failure names its seed
 // and case so it can be replayed with BTF_FUZZ_SEED.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
+  BTF_MISMATCH_NOTICE,
   Btf,
   BtfBuilder,
   BtfError,
@@ -15,10 +19,13 @@ import {
   moduleBaseRefs,
   openBtf,
   readBtfFromFile,
+  relocateModuleBtf,
   relocateSplit,
+  validateModuleBtf,
+  type ModuleBtfVerdict,
   type Type,
 } from '@btfwatch/btf';
-import { RELEASES, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
+import { RELEASES, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
 
 const SEED = Number(process.env.BTF_FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.BTF_FUZZ_CASES ?? 10_500);
@@ -273,3 +280,85 @@ test('fuzz: mutated distilled base and split relocate or throw BtfError', { time
   }
   assert.ok(relocated > 10, `relocated ${relocated}`);
 });
+
+/** What validateModuleBtf may answer; anything else (or a throw) is a bug. */
+const ERRNOS = new Set([-22, -7, -40, -524, -2]);
+function checkVerdict(v: ModuleBtfVerdict, allow: boolean): 'ok' | 'rejected' {
+  assert.ok(Array.isArray(v.log) && v.log.every((l) => typeof l === 'string'));
+  if (v.ok) {
+    assert.ok(['loaded', 'relocation-pending', 'ignored'].includes(v.btf), v.btf);
+    return 'ok';
+  }
+  assert.match(v.error.code, /^[A-Z_]+$/);
+  assert.ok(ERRNOS.has(v.error.errno), `errno ${v.error.errno}`);
+  assert.ok(v.error.blob === '.BTF' || v.error.blob === '.BTF.base');
+  assert.equal(typeof v.error.message, 'string');
+  assert.ok(v.load === 'fails' || v.load === 'loads-without-btf');
+  const quiet = allow && v.features.quietMismatch;
+  if (quiet) assert.deepEqual(v.onceLog, [BTF_MISMATCH_NOTICE]);
+  else assert.equal(v.log.at(-1), `failed to validate module [m] BTF: ${v.error.errno}`);
+  return 'rejected';
+}
+
+test(
+  'fuzz: mutated real module BTF through the kernel validator gives a verdict, never a throw',
+  { timeout: 60_000 },
+  () => {
+    const rand = rng(SEED ^ 0x7a11);
+    const versions = ['5.15.160', '6.1.192', '6.12.117', '7.2.13'];
+    const bases = [base55, base56];
+    const counts = { ok: 0, rejected: 0 };
+    const cases = Math.max(200, Math.floor(CASES / 7));
+    for (let i = 0; i < cases; i++) {
+      const seed = modules[i % modules.length] as Uint8Array;
+      const bytes = mutate(seed, rand, extra);
+      const version = versions[Math.floor(rand() * versions.length)] as string;
+      const allow = rand() < 0.5;
+      const vmlinux = bases[Math.floor(rand() * bases.length)] as Btf;
+      try {
+        counts[
+          checkVerdict(
+            validateModuleBtf(bytes, vmlinux, { kernelVersion: version, allowBtfMismatch: allow }, 'm'),
+            allow,
+          )
+        ]++;
+      } catch (err) {
+        assert.fail(`seed ${SEED} validator case ${i} (${version}): ${(err as Error).message}`);
+      }
+    }
+    assert.ok(counts.ok > cases / 20, `accepted ${counts.ok}`);
+    assert.ok(counts.rejected > cases / 20, `rejected ${counts.rejected}`);
+  },
+);
+
+test(
+  'fuzz: a mutated distilled-base module through validation and the kernel relocation step',
+  { timeout: 60_000 },
+  () => {
+    const rand = rng(SEED ^ 0x0d15);
+    const elf = execFileSync('xz', ['-dc', join(fixturesDir, 'btf-distilled', 'btfwatch_distilled.ko.xz')]);
+    const file = readBtfFromFile(elf);
+    assert.ok(file.distilledBase);
+    const trixie = Btf.parse(vmlinuxBtf(RELEASES.trixie));
+    const counts = { ok: 0, rejected: 0 };
+    for (let i = 0; i < 80; i++) {
+      const which = rand() < 0.5;
+      const split = which ? mutate(file.btf, rand, []) : file.btf;
+      const distilledBase = which ? file.distilledBase : mutate(file.distilledBase, rand, []);
+      const allow = rand() < 0.5;
+      try {
+        const v = validateModuleBtf(
+          split,
+          trixie,
+          { kernelVersion: '6.12.117', allowBtfMismatch: allow },
+          'm',
+          { distilledBase, relocate: relocateModuleBtf },
+        );
+        counts[checkVerdict(v, allow)]++;
+      } catch (err) {
+        assert.fail(`seed ${SEED} distilled validator case ${i}: ${(err as Error).message}`);
+      }
+    }
+    assert.ok(counts.ok > 0 && counts.rejected > 0, JSON.stringify(counts));
+  },
+);
