@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import responseValidation from '@fastify/response-validation';
 import rateLimit from '@fastify/rate-limit';
 import ajvFormats from 'ajv-formats';
+import type { Btf } from '@btfwatch/btf';
 import { createEvaluator, describeBaseDiff } from '@btfwatch/worker';
 import type { ApiDeps } from './deps.ts';
 import { loadOpenapi } from './openapi.ts';
@@ -16,6 +17,23 @@ import { routeHandlers } from './routes/index.ts';
 import { ApiError } from './errors.ts';
 
 const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Two bases' diff walks both type graphs (seconds for a vmlinux) and never changes: keep the last few, as a
+ * kernel page and its diff links ask for the same pairs again.
+ */
+function cachedBaseDiff(capacity = 16): (a: Btf, b: Btf) => Record<string, unknown> {
+  const cache = new Map<string, Record<string, unknown>>();
+  return (a, b) => {
+    const key = `${a.sha256}>${b.sha256}`;
+    let diff = cache.get(key);
+    if (diff) cache.delete(key);
+    else diff = describeBaseDiff(a, b);
+    cache.set(key, diff);
+    if (cache.size > capacity) cache.delete(cache.keys().next().value!);
+    return diff;
+  };
+}
 
 export interface BuildOptions {
   /**
@@ -43,7 +61,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   });
   app.decorate('deps', deps);
   app.decorate('evaluator', createEvaluator(deps.database));
-  app.decorate('baseDiff', describeBaseDiff);
+  app.decorate('baseDiff', cachedBaseDiff());
   installErrorHandler(app);
   installMetrics(app);
 

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { RELEASES, btfFixture, btfFixturesDir, repoRoot } from '../support/fixtures.ts';
+import { buildKernelDebs, type KernelBuildSpec } from '../support/kernel-builds.ts';
+import { buildDeb, startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
+import { authHeader, startTestService, type Mode, type TestService } from '../support/service.ts';
+import { tempDir } from '../support/services.ts';
+
+export interface KernelRef {
+  id: number;
+  release: string;
+  version: string;
+  baseBtfSha256: string | null;
+}
+
+export interface ScannedService {
+  svc: TestService;
+  mirror: MirrorHandle;
+  mirrorId: number;
+  /** The scan job's id. */
+  scanJobId: string;
+  k55: KernelRef;
+  k56: KernelRef;
+  /** Known from its headers package only: no vmlinux BTF. */
+  k57: KernelRef;
+  close(): Promise<void>;
+}
+
+export const INCOMPLETE_RELEASE = '6.1.0-57-amd64';
+
+/**
+ * Building a kernel's debs (xz with the BCJ filter, dpkg-deb) takes most of a scanned service's start-up.
+ * They depend only on the fixtures and the code that builds them, so they are kept under the project's
+ * cache directory, keyed by both; a fresh machine builds them once.
+ */
+export async function cachedKernelDebs(spec: KernelBuildSpec): Promise<{ image: string; headers: string }> {
+  const key = createHash('sha256')
+    .update(JSON.stringify(spec))
+    .update(readFileSync(join(btfFixturesDir, 'MANIFEST')))
+    .update(readFileSync(join(repoRoot, 'test/support/kernel-builds.ts')))
+    .update(readFileSync(join(repoRoot, 'test/support/mirror-server/packages.ts')))
+    .digest('hex')
+    .slice(0, 24);
+  const root = join(process.env.BTFWATCH_CACHE ?? join(homedir(), '.cache', 'btfwatch'), 'test-debs');
+  const dir = join(root, key);
+  if (!existsSync(dir)) {
+    // Built aside and renamed into place, so concurrent test files never see half a directory.
+    const scratch = join(root, `.${key}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(scratch, { recursive: true });
+    try {
+      await buildKernelDebs(spec, scratch);
+      try {
+        renameSync(scratch, dir);
+      } catch (err) {
+        if (!existsSync(dir)) throw err;
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  const release = spec.release ?? spec.from;
+  const file = (name: string) => join(dir, `${name}_${spec.version}_amd64.deb`);
+  return { image: file(`linux-image-${release}-unsigned`), headers: file(`linux-headers-${release}`) };
+}
+
+/**
+ * The real service on a loopback apt mirror holding two real Debian kernel builds (6.1.0-55 and -56:
+ * image + headers) and the headers package of a third build whose image is not on the mirror, scanned,
+ * ingested and evaluated: what an operator has after `POST /v1/mirrors` and a scan.
+ */
+export async function startScannedService(
+  mode: Mode,
+  env: Record<string, string> = {},
+): Promise<ScannedService> {
+  const work = tempDir('btfwatch-api-');
+  const [b55, b56] = await Promise.all([
+    cachedKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }),
+    cachedKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }),
+  ]);
+  const headers57 = await buildDeb(
+    {
+      name: `linux-headers-${INCOMPLETE_RELEASE}`,
+      version: '6.1.192-3',
+      source: 'linux (6.1.192-3)',
+      files: {
+        [`usr/src/linux-headers-${INCOMPLETE_RELEASE}/Module.symvers`]: btfFixture(
+          `${RELEASES.bookworm56}/Module.symvers.xz`,
+        ),
+      },
+    },
+    work.path,
+  );
+  const mirror = await startMirror({
+    apt: {
+      suites: {
+        'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers, headers57] },
+      },
+    },
+  });
+  let svc: TestService | undefined;
+  try {
+    svc = await startTestService(mode, { env });
+    const add = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/mirrors',
+      headers: authHeader(),
+      payload: {
+        kind: 'apt',
+        url: mirror.aptUrl,
+        suites: ['bookworm-security'],
+        keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
+      },
+    });
+    assert.equal(add.statusCode, 201, add.body);
+    const mirrorId = (add.json() as { id: number }).id;
+    const scan = await svc.app.inject({
+      method: 'POST',
+      url: `/v1/mirrors/${mirrorId}/scan`,
+      headers: authHeader(),
+    });
+    assert.equal(scan.statusCode, 202, scan.body);
+    await svc.drain();
+    const kernels = (await svc.app.inject({ url: '/v1/kernels', headers: authHeader() })).json()
+      .items as KernelRef[];
+    const find = (release: string) => {
+      const k = kernels.find((x) => x.release === release);
+      assert.ok(k, `kernel ${release} ingested: ${JSON.stringify(kernels.map((x) => x.release))}`);
+      return k;
+    };
+    const service = svc;
+    return {
+      svc,
+      mirror,
+      mirrorId,
+      scanJobId: (scan.json() as { jobId: string }).jobId,
+      k55: find(RELEASES.bookworm55),
+      k56: find(RELEASES.bookworm56),
+      k57: find(INCOMPLETE_RELEASE),
+      close: async () => {
+        await service.close();
+        await mirror.close();
+        work.remove();
+      },
+    };
+  } catch (err) {
+    await svc?.close();
+    await mirror.close();
+    work.remove();
+    throw err;
+  }
+}
