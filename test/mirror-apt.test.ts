@@ -1,9 +1,11 @@
 // Scans a signed loopback apt archive built at test time (dpkg-deb packages, our own apt metadata, gpg).
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import {
   createDownloader,
   fetchPackages,
@@ -454,6 +456,40 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
       assert.deepEqual(await readdir(dir).catch(() => []), []);
     } finally {
       mirror.setFault('/debian/dists/stable/main/binary-amd64/*', null);
+    }
+  });
+
+  test('a signed Contents that decompresses past maxIndexBytes is MIRROR_INDEX_TOO_LARGE and leaves no files', async () => {
+    // 64 MiB of well-formed lines in ~100 KB of gzip, listed with its true hash in a re-signed Release.
+    const bomb = gzipSync(Buffer.from('usr/bin/hello                  devel/hello\n'.repeat(1_525_000)), {
+      level: 9,
+    });
+    const releasePath = join(mirror.root, 'debian/dists/stable/Release');
+    const release = (await readFile(releasePath, 'utf8')).replace(
+      /^ [0-9a-f]{64} +\d+ main\/Contents-amd64\.gz$/m,
+      ` ${createHash('sha256').update(bomb).digest('hex')} ${bomb.length} main/Contents-amd64.gz`,
+    );
+    assert.ok(release.includes(String(bomb.length)), 'Release lists the bomb');
+    await writeFile(join(work, 'Release'), release);
+    await mirror.key.clearsign(join(work, 'Release'), join(work, 'InRelease'));
+    mirror.setFault('/debian/dists/stable/InRelease', {
+      kind: 'replace',
+      body: await readFile(join(work, 'InRelease')),
+    });
+    mirror.setFault('/debian/dists/stable/main/Contents-amd64.gz', { kind: 'replace', body: bomb });
+    try {
+      const err = await rejectsWith(
+        scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 16 * 1024 * 1024 }),
+        'MIRROR_INDEX_TOO_LARGE',
+      );
+      assert.equal(err.transient, false);
+      assert.deepEqual(await readdir(dir).catch(() => []), []);
+      // The same signed bytes within a limit that fits them: scanned, nothing selected from them.
+      const r = await scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 128 * 1024 * 1024 });
+      assert.ok(r.changed);
+    } finally {
+      mirror.setFault('/debian/dists/stable/InRelease', null);
+      mirror.setFault('/debian/dists/stable/main/Contents-amd64.gz', null);
     }
   });
 

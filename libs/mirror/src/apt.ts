@@ -57,6 +57,8 @@ export interface ScanDeps {
   dir?: string;
   now?: () => Date;
   signal?: AbortSignal;
+  /** Largest decompressed size of one index (Packages, Contents, primary, filelists). Default 4 GiB. */
+  maxIndexBytes?: number;
 }
 
 export interface AptIndexUnit {
@@ -549,7 +551,7 @@ async function fetchAndParse<T>(
     if (!file) continue;
     try {
       const label = `${dist}${variant.path}`;
-      const stream = await openDecompressed(file.path, label);
+      const stream = await openDecompressed(file.path, label, deps.maxIndexBytes);
       try {
         return await parse(stream, label);
       } finally {

@@ -17,6 +17,7 @@ export type MirrorErrorCode =
   | 'MIRROR_SIGNATURE'
   | 'MIRROR_STALE'
   | 'MIRROR_PARSE'
+  | 'MIRROR_INDEX_TOO_LARGE'
   | 'MIRROR_CONFIG'
   | 'MIRROR_ABORTED';
 
@@ -139,6 +140,22 @@ export class MirrorStaleError extends MirrorError {
 export class MirrorParseError extends MirrorError {
   readonly code = 'MIRROR_PARSE';
   readonly transient = false;
+}
+
+/**
+ * An index decompresses to more than the caller allows (`ScanDeps.maxIndexBytes`): a decompression bomb
+ * or a repository far beyond what the limit was sized for. Its compressed bytes were signed, so trying
+ * again cannot help; raising the limit can.
+ */
+export class MirrorIndexTooLargeError extends MirrorError {
+  readonly code = 'MIRROR_INDEX_TOO_LARGE';
+  readonly transient = false;
+  readonly limit: number;
+
+  constructor(limit: number, options: MirrorErrorOptions = {}) {
+    super(`${options.url ?? 'index'}: decompresses to more than maxIndexBytes (${limit} bytes)`, options);
+    this.limit = limit;
+  }
 }
 
 /** The caller's configuration cannot work: unreadable keyring, bad URL, no key without `insecure`. */

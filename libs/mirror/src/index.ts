@@ -16,6 +16,7 @@ export type {
 export { scanRpm, rpmConfigKey } from './rpm.ts';
 export type { RpmMirrorConfig, RpmScanState, RpmScanInput, RpmScanResult, RpmIndexInfo } from './rpm.ts';
 export { createDownloader, defaultDownloadDir } from './downloader.ts';
+export { DEFAULT_MAX_INDEX_BYTES } from './decompress.ts';
 export type {
   Downloader,
   DownloaderOptions,

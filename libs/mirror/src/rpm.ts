@@ -275,7 +275,7 @@ async function fetchAndParse<T>(
     { dir: deps.dir, signal: deps.signal },
   );
   try {
-    const stream = await openDecompressed(file.path, url);
+    const stream = await openDecompressed(file.path, url, deps.maxIndexBytes);
     try {
       return await parse(stream, url);
     } finally {
