@@ -14,7 +14,17 @@ export type {
 export { buildProcessors } from './processors/index.ts';
 export type { ProcessorDeps } from './processors/index.ts';
 export { webhookDeps } from './processors/index.ts';
-export { deliverWebhookProcessor, emitEvent, redeliver } from './webhooks/deliveries.ts';
+export {
+  DeliveryPendingError,
+  attemptLeaseMs,
+  deliverWebhookProcessor,
+  deliveryJobId,
+  emitEvent,
+  queueDeliveries,
+  recordEvent,
+  redeliver,
+  requeueOverdueDeliveries,
+} from './webhooks/deliveries.ts';
 export type { WebhookDeps } from './webhooks/deliveries.ts';
 export { resolveTarget } from './webhooks/http-target.ts';
 export { buildProcessorSet, createEvaluator } from './processors/index.ts';
@@ -25,5 +35,5 @@ export { relevantModules, resolveKernel } from './evaluate/relevant.ts';
 export { queueEvaluations } from './processors/ingest-package.ts';
 export { BaseCache } from './evaluate/bases.ts';
 export { PairDiffCache, btfAssessmentDeps, describeBaseDiff } from './evaluate/references.ts';
-export { queueDueScans, startScheduler } from './scheduler.ts';
+export { DEFAULT_DELIVERY_GRACE_MS, queueDueScans, startScheduler, sweepDeliveries } from './scheduler.ts';
 export type { SchedulerOptions } from './scheduler.ts';

@@ -5,6 +5,7 @@ import {
   WebhookTargetError,
   checkTargetAddresses,
   checkTargetUrl,
+  embeddedIpv4,
   generateSecret,
   signedHeaders,
 } from './index.ts';
@@ -58,4 +59,42 @@ test('signed headers verify with the standardwebhooks package', () => {
   assert.deepEqual(new Webhook(secret).verify(body, headers), JSON.parse(body));
   assert.throws(() => new Webhook(generateSecret()).verify(body, headers));
   assert.throws(() => new Webhook(secret).verify(body + ' ', headers));
+});
+
+test('IPv6 forms that embed an IPv4 address are judged by that address (mapped, NAT64, 6to4)', () => {
+  assert.equal(embeddedIpv4('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(embeddedIpv4('::ffff:7f00:1'), '127.0.0.1');
+  assert.equal(embeddedIpv4('64:ff9b::a9fe:a9fe'), '169.254.169.254');
+  assert.equal(embeddedIpv4('64:ff9b::10.1.2.3'), '10.1.2.3');
+  assert.equal(embeddedIpv4('2002:c0a8:0101::1'), '192.168.1.1');
+  assert.equal(embeddedIpv4('2002:7f00:1:0:0:0:0:1'), '127.0.0.1');
+  assert.equal(embeddedIpv4('2606:2800:220:1::1'), null);
+  assert.equal(embeddedIpv4('127.0.0.1'), null);
+  for (const [addr, inner] of [
+    ['64:ff9b::7f00:1', '127.0.0.1'],
+    ['64:ff9b::a9fe:a9fe', '169.254.169.254'],
+    ['64:ff9b::192.168.0.10', '192.168.0.10'],
+    ['2002:0a00:0001::1', '10.0.0.1'],
+    ['2002:7f00:0001::', '127.0.0.1'],
+    ['::ffff:a9fe:a9fe', '169.254.169.254'],
+  ] as const) {
+    assert.throws(
+      () => checkTargetAddresses('h', [addr], none),
+      (err: unknown) =>
+        err instanceof WebhookTargetError &&
+        err.code === 'WEBHOOK_TARGET_REFUSED' &&
+        err.message.includes(`${addr}, which embeds ${inner}`),
+      addr,
+    );
+  }
+  // A public IPv4 behind NAT64 or 6to4 is an ordinary public target.
+  checkTargetAddresses('v6only.example', ['64:ff9b::5db8:d822', '2002:5db8:d822::1'], none);
+  // Allowlisting the IPv4 address admits its embedded forms too.
+  checkTargetAddresses('h', ['64:ff9b::7f00:1'], { allow: ['127.0.0.0/8'] });
+});
+
+test('local-use NAT64, Teredo, IPv4-compatible and documentation ranges are refused outright', () => {
+  for (const addr of ['64:ff9b:1::a00:1', '2001:0:4136:e378::1', '::8.8.8.8', '2001:db8::1', 'fec0::1']) {
+    assert.throws(() => checkTargetAddresses('h', [addr], none), WebhookTargetError, addr);
+  }
 });

@@ -10,7 +10,13 @@ import {
   type WebhookDelivery,
 } from '@btfwatch/db';
 import { WebhookTargetError, generateSecret } from '@btfwatch/webhooks';
-import { emitEvent, redeliver, resolveTarget, type WebhookDeps } from '@btfwatch/worker';
+import {
+  DeliveryPendingError,
+  emitEvent,
+  redeliver,
+  resolveTarget,
+  type WebhookDeps,
+} from '@btfwatch/worker';
 import { ApiError, notFound } from '../errors.ts';
 import type { Handlers } from './types.ts';
 
@@ -108,6 +114,12 @@ export const webhookHandlers: Handlers = {
     const { deliveryId } = request.params as { deliveryId: string };
     const delivery = await getDelivery(request.server.deps.database.db, deliveryId);
     if (!delivery || delivery.webhookId !== webhook.id) throw notFound(`delivery ${deliveryId}`);
-    return reply.code(202).send(deliveryView(await redeliver(deps(request), delivery)));
+    try {
+      return reply.code(202).send(deliveryView(await redeliver(deps(request), delivery)));
+    } catch (err) {
+      if (err instanceof DeliveryPendingError)
+        throw new ApiError(409, err.code, err.message, { nextAttemptAt: iso(delivery.nextAttemptAt) });
+      throw err;
+    }
   },
 };

@@ -2,9 +2,10 @@ import { btfBreakAlerts } from '@btfwatch/compat';
 import { getKernel, kernelBuilds, raiseAlerts, upsertVerdicts } from '@btfwatch/db';
 import { eq } from 'drizzle-orm';
 import type { Evaluator } from '../evaluate/engine.ts';
-import { relevantModules } from '../evaluate/relevant.ts';
+import { kernelVerdicts } from '../evaluate/kernel-verdicts.ts';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
-import { emitEvent } from '../webhooks/deliveries.ts';
+import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
+import { ALERT_MODULES_SHOWN, affectedPackages, btfBreakEvent, eventLinks } from '../webhooks/events.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 
@@ -26,13 +27,19 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
         `kernel build ${job.data.kernelBuildId} does not exist`,
       );
     if (!kernel.baseBtfSha256) return { skipped: 'no vmlinux BTF known yet' };
-    const ctx = await deps.evaluator.kernelContext(kernel);
-    const relevant = await relevantModules(db, kernel);
     const started = Date.now();
-    const verdicts = await deps.evaluator.evaluate(ctx, relevant.modules, {
-      buildBaseOf: (m) => relevant.declaredBase.get(m.packageSha256) ?? null,
-      onProgress: (done) => job.updateProgress({ modules: done, of: relevant.modules.length }),
-    });
+    const computed = await kernelVerdicts(
+      { db, queue: deps.queue, evaluator: deps.evaluator },
+      kernel,
+      job.data.inputs,
+      (done, of) => job.updateProgress({ modules: done, of }),
+    );
+    if ('handedOverTo' in computed)
+      return { skipped: 'inputs changed since queued', by: computed.handedOverTo };
+    const { relevant, verdicts } = computed;
+    // Another job computes from newer inputs: leave the verdicts and alerts to it.
+    const newer = await computed.supersededBy();
+    if (newer) return { skipped: 'inputs changed while evaluating', by: newer };
     const drafts = btfBreakAlerts(
       kernel.id,
       verdicts.map((v) => ({
@@ -46,13 +53,15 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
       })),
     );
     const previousById = new Map(relevant.previous.map((k) => [k.id, k]));
-    const raised = await db.transaction(async (tx) => {
+    const versionOf = new Map(verdicts.map((v) => [v.module.id, v.module.packageVersion]));
+    const links = eventLinks(deps.config.publicUrl, kernel.id);
+    const { raised, deliveries } = await db.transaction(async (tx) => {
       await upsertVerdicts(
         tx,
         verdicts.map((v) => v.row),
       );
       await tx.update(kernelBuilds).set({ evaluatedAt: deps.now() }).where(eq(kernelBuilds.id, kernel.id));
-      return raiseAlerts(
+      const raised = await raiseAlerts(
         tx,
         drafts.map((d) => {
           const source = d.affected[0]?.sourceKernelBuildId;
@@ -75,43 +84,29 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
             details: {
               sourceKernelBuildId: source ?? null,
               counts,
-              modules: d.affected.slice(0, 200).map((a) => ({
+              packages: affectedPackages(d.affected, versionOf),
+              modules: d.affected.slice(0, ALERT_MODULES_SHOWN).map((a) => ({
                 id: a.moduleBuildId,
                 name: a.moduleName,
                 package: a.packageName,
+                version: versionOf.get(a.moduleBuildId) ?? null,
                 btf: a.btf,
                 load: a.load,
+                abi: a.abi,
               })),
             },
           };
         }),
       );
+      // The outbox: deliveries commit with the alerts they announce, or not at all.
+      const deliveries = [];
+      for (const alert of raised)
+        deliveries.push(
+          ...(await recordEvent(tx, deps.now(), 'alert.btf_break', btfBreakEvent(alert, kernel, links))),
+        );
+      return { raised, deliveries };
     });
-    for (const alert of raised) {
-      await emitEvent(webhookDeps(deps), 'alert.btf_break', {
-        alert: {
-          id: alert.id,
-          severity: alert.severity,
-          summary: alert.summary,
-          cause: alert.cause,
-          affectedModules: alert.affectedModules,
-        },
-        kernel: {
-          id: kernel.id,
-          distro: kernel.distro,
-          release: kernel.release,
-          version: kernel.version,
-          arch: kernel.arch,
-          baseBtfSha256: kernel.baseBtfSha256,
-        },
-        modules: alert.details.modules,
-        links: {
-          alert: `${deps.config.publicUrl}/v1/alerts/${alert.id}`,
-          kernel: `${deps.config.publicUrl}/v1/kernels/${kernel.id}`,
-          dashboard: `${deps.config.publicUrl}/#/alerts/${alert.id}`,
-        },
-      });
-    }
+    await queueDeliveries(webhookDeps(deps), deliveries);
     const summary: Record<string, number> = {};
     for (const v of verdicts) summary[v.row.btf] = (summary[v.row.btf] ?? 0) + 1;
     return { modules: verdicts.length, summary, alerts: raised.map((a) => a.id), ms: Date.now() - started };

@@ -7,6 +7,8 @@ export interface PostResult {
   statusCode: number;
   /** First bytes of the response body, never more. */
   bodyPrefix: string;
+  /** Where a 3xx answer pointed (never followed). */
+  location: string | null;
 }
 
 const BODY_PREFIX_BYTES = 1024;
@@ -30,7 +32,10 @@ export async function resolveTarget(
   return { url, address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
-/** POSTs to exactly the checked address (no re-resolution, no redirects), with short timeouts. */
+/**
+ * POSTs to exactly the checked address (no re-resolution, no redirects: undici's `request` follows none),
+ * with short timeouts: connecting, and the whole exchange, each within `timeoutMs`.
+ */
 export async function postPinned(
   target: { url: URL; address: string; family: 4 | 6 },
   headers: Record<string, string>,
@@ -55,6 +60,7 @@ export async function postPinned(
       dispatcher: agent,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
     });
     let prefix = '';
     for await (const chunk of res.body) {
@@ -62,7 +68,12 @@ export async function postPinned(
       if (prefix.length >= BODY_PREFIX_BYTES) break;
     }
     res.body.destroy();
-    return { statusCode: res.statusCode, bodyPrefix: prefix.slice(0, BODY_PREFIX_BYTES) };
+    const location = res.headers.location;
+    return {
+      statusCode: res.statusCode,
+      bodyPrefix: prefix.slice(0, BODY_PREFIX_BYTES),
+      location: (Array.isArray(location) ? location[0] : location) ?? null,
+    };
   } finally {
     await agent.close().catch(() => undefined);
   }

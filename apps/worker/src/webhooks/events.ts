@@ -1,0 +1,107 @@
+import type { AlertCandidate } from '@btfwatch/compat';
+import type { Alert, KernelBuild } from '@btfwatch/db';
+
+/** Affected modules an alert (and its alert.btf_break payload) lists one by one; the rest are counted. */
+export const ALERT_MODULES_SHOWN = 200;
+
+export interface AffectedPackage {
+  name: string;
+  version: string | null;
+  affectedModules: number;
+}
+
+/** The packages the affected modules come from, with how many of each: always complete, however many modules. */
+export function affectedPackages(
+  affected: AlertCandidate[],
+  versionOf: Map<number, string>,
+): AffectedPackage[] {
+  const byKey = new Map<string, AffectedPackage>();
+  for (const a of affected) {
+    const version = versionOf.get(a.moduleBuildId) ?? null;
+    const key = `${a.packageName}@${version ?? ''}`;
+    const p = byKey.get(key) ?? { name: a.packageName, version, affectedModules: 0 };
+    p.affectedModules += 1;
+    byKey.set(key, p);
+  }
+  return [...byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** API and dashboard URLs of what an event is about, absolute (receivers live elsewhere). */
+export function eventLinks(publicUrl: string, kernelId: number) {
+  const q = (params: Record<string, string | number | null | undefined>) => {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined) search.set(k, String(v));
+    return search.toString();
+  };
+  return {
+    kernel: { api: `${publicUrl}/v1/kernels/${kernelId}`, dashboard: `${publicUrl}/#/kernels/${kernelId}` },
+    alert: (id: number) => ({
+      api: `${publicUrl}/v1/alerts/${id}`,
+      dashboard: `${publicUrl}/#/alerts/${id}`,
+    }),
+    module: (moduleBuildId: number) => ({
+      api: `${publicUrl}/v1/compat?${q({ kernel: kernelId, moduleBuild: moduleBuildId })}`,
+      dashboard: `${publicUrl}/#/compat?${q({ kernel: kernelId, moduleBuild: moduleBuildId })}`,
+    }),
+    /** A package's modules on the kernel: the API link lists exactly its rejected and corrupt ones. */
+    package: (name: string, version: string | null) => ({
+      api: `${publicUrl}/v1/compat?${q({ kernel: kernelId, package: name, version })}&btf=rejected&btf=corrupt`,
+      dashboard: `${publicUrl}/#/compat?${q({ kernel: kernelId, package: name, version })}`,
+    }),
+  };
+}
+
+interface StoredModule {
+  id: number;
+  name: string;
+  package: string;
+  version: string | null;
+  btf: string;
+  load: string;
+  abi: string;
+}
+
+/**
+ * The `alert.btf_break` event: the kernel build, every affected module build (up to ALERT_MODULES_SHOWN, then
+ * `modulesOmitted` says how many more) with its verdicts, the packages they come from (complete), and API and
+ * dashboard links to each of them.
+ */
+export function btfBreakEvent(
+  alert: Alert,
+  kernel: KernelBuild,
+  links: ReturnType<typeof eventLinks>,
+): Record<string, unknown> {
+  const modules = (alert.details.modules ?? []) as StoredModule[];
+  const packages = (alert.details.packages ?? []) as AffectedPackage[];
+  const source = alert.details.sourceKernelBuildId as number | null | undefined;
+  return {
+    alert: {
+      id: alert.id,
+      severity: alert.severity,
+      summary: alert.summary,
+      cause: alert.cause,
+      affectedModules: alert.affectedModules,
+      counts: alert.details.counts ?? {},
+      createdAt: alert.createdAt.toISOString(),
+    },
+    kernel: {
+      id: kernel.id,
+      distro: kernel.distro,
+      release: kernel.release,
+      version: kernel.version,
+      arch: kernel.arch,
+      flavour: kernel.flavour,
+      baseBtfSha256: kernel.baseBtfSha256,
+      links: links.kernel,
+    },
+    sourceKernelId: source ?? null,
+    modules: modules.map((m) => ({ ...m, links: links.module(m.id) })),
+    modulesOmitted: Math.max(0, alert.affectedModules - modules.length),
+    packages: packages.map((p) => ({ ...p, links: links.package(p.name, p.version) })),
+    links: {
+      alert: links.alert(alert.id),
+      kernel: links.kernel,
+      ...(source ? { diff: `${links.kernel.dashboard}?diff=${source}` } : {}),
+    },
+  };
+}
