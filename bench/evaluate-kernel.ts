@@ -12,11 +12,13 @@
 // module group (own modules: identical bases; previous upload's: the cross-base check).
 //
 // References in the same run, for the same module builds:
-//  - floor: what any evaluation has to do at least — fetch every module's BTF blob from the database,
-//    decompress it, and parse it as split BTF over its build base (no checks, no writes);
+//  - floor: what any evaluation has to do at least — for the modules whose verdict depends on their BTF
+//    (build base ≠ the kernel's base; the own modules are `identical` from hashes alone): fetch the BTF
+//    blob from the database, decompress it, parse it as split BTF over its build base (no checks, writes);
 //  - bpftool: `bpftool --base-btf <build base> btf dump file <module.btf> format raw > /dev/null` on an
-//    evenly spaced sample (the per-module cost of the reference tool just reading the same BTF, process
-//    start included). The ratio says how many module dumps by bpftool one verdict of ours costs.
+//    evenly spaced sample: the reference tool just reading the same BTF. Each dump is paired with one of
+//    an empty split BTF over the same base, so its marginal per-module cost (without process start and
+//    base load) is printed too; the ratios compare our whole per-module verdict cost with both.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,33 +135,39 @@ try {
   await evaluator.evaluate(ctx, others, { buildBaseOf });
   const othersWarmS = (performance.now() - t) / 1000;
 
-  // ---- reference 1: the floor (fetch + decompress + parse every module's BTF over its build base)
+  // ---- reference 1: the floor. A verdict needs a module's BTF only when its build base is not the
+  // kernel's own (own modules are `identical` from the hashes alone): fetch those blobs, decompress them
+  // and parse them as split BTF over their build base. Fetching every module's blob is timed beside it.
   const bases = new Map<string, Btf>();
   for (const sha of new Set(relevant.modules.map((m) => m.buildBaseSha256).filter((s): s is string => !!s))) {
     bases.set(sha, Btf.parse((await getBlob(db, sha))!));
   }
-  t = performance.now();
-  let fetched = 0;
-  const blobsByModule = new Map<number, Uint8Array>();
-  for (let i = 0; i < relevant.modules.length; i += 200) {
-    const batch = relevant.modules.slice(i, i + 200);
-    const blobs = await getBlobs(
-      db,
-      batch.map((m) => m.btfSha256).filter((h): h is string => !!h),
-    );
-    for (const m of batch) {
-      const b = m.btfSha256 ? blobs.get(m.btfSha256) : undefined;
-      if (b) {
-        blobsByModule.set(m.id, b);
-        fetched += b.byteLength;
+  const fetchAll = async (list: typeof relevant.modules) => {
+    const out = new Map<number, Uint8Array>();
+    const start = performance.now();
+    for (let i = 0; i < list.length; i += 200) {
+      const batch = list.slice(i, i + 200);
+      const blobs = await getBlobs(
+        db,
+        batch.map((m) => m.btfSha256).filter((h): h is string => !!h),
+      );
+      for (const m of batch) {
+        const b = m.btfSha256 ? blobs.get(m.btfSha256) : undefined;
+        if (b) out.set(m.id, b);
       }
     }
-  }
-  const fetchS = (performance.now() - t) / 1000;
+    return { blobs: out, seconds: (performance.now() - start) / 1000 };
+  };
+  const needed = relevant.modules.filter((m) => m.buildBaseSha256 !== kernel.baseBtfSha256);
+  const floorFetch = await fetchAll(needed);
+  const everyFetch = await fetchAll(relevant.modules);
+  const blobsByModule = everyFetch.blobs;
+  const fetchedBytes = (blobs: Map<number, Uint8Array>) =>
+    [...blobs.values()].reduce((n, b) => n + b.byteLength, 0);
   const parseOnce = (): number => {
     const start = performance.now();
-    for (const m of relevant.modules) {
-      const bytes = blobsByModule.get(m.id);
+    for (const m of needed) {
+      const bytes = floorFetch.blobs.get(m.id);
       const base = m.buildBaseSha256 ? bases.get(m.buildBaseSha256) : undefined;
       if (bytes && base) Btf.parse(bytes, base);
     }
@@ -167,33 +175,49 @@ try {
   };
   parseOnce();
   const parseS = median([parseOnce(), parseOnce(), parseOnce()]);
-  const floorS = fetchS + parseS;
+  const floorS = floorFetch.seconds + parseS;
 
-  // ---- reference 2: bpftool reading the same module BTF (sample)
+  // ---- reference 2: bpftool reading the same module BTF (an evenly spaced sample). Each module dump
+  // is paired with a dump of an empty split BTF over the same base, so the process start and the base
+  // load can be told apart from the per-module work.
   const baseFiles = new Map<string, string>();
   for (const sha of bases.keys()) {
     const p = join(work, `base-${sha.slice(0, 12)}.btf`);
     writeFileSync(p, (await getBlob(db, sha))!);
     baseFiles.set(sha, p);
   }
+  const emptySplit = join(work, 'empty-split.btf');
+  const header = Buffer.alloc(25); // btf_header (24 bytes) + a one-byte string section
+  header.writeUInt16LE(0xeb9f, 0);
+  header[2] = 1; // version
+  header.writeUInt32LE(24, 4); // hdr_len; type_off, type_len, str_off stay 0
+  header.writeUInt32LE(1, 20); // str_len
+  writeFileSync(emptySplit, header);
   const withBtf = relevant.modules.filter((m) => blobsByModule.has(m.id) && m.buildBaseSha256);
   const step = Math.max(1, Math.floor(withBtf.length / bpftoolSample));
   const sample = withBtf.filter((_, i) => i % step === 0).slice(0, bpftoolSample);
-  const sampleFiles = sample.map((m) => {
-    const p = join(work, `m${m.id}.btf`);
-    writeFileSync(p, blobsByModule.get(m.id)!);
-    return { path: p, base: baseFiles.get(m.buildBaseSha256!)! };
-  });
   const devnull = openSync('/dev/null', 'w');
-  t = performance.now();
-  for (const f of sampleFiles) {
-    const r = spawnSync(BPFTOOL, ['--base-btf', f.base, 'btf', 'dump', 'file', f.path, 'format', 'raw'], {
+  const bpftool = (file: string, base: string): number => {
+    const start = performance.now();
+    const r = spawnSync(BPFTOOL, ['--base-btf', base, 'btf', 'dump', 'file', file, 'format', 'raw'], {
       stdio: ['ignore', devnull, 'pipe'],
     });
-    if (r.status !== 0) throw new Error(`bpftool failed on ${f.path}: ${r.stderr.toString()}`);
+    if (r.status !== 0) throw new Error(`bpftool failed on ${file}: ${r.stderr.toString()}`);
+    return performance.now() - start;
+  };
+  let moduleMs = 0;
+  let emptyMs = 0;
+  for (const m of sample) {
+    const file = join(work, `m${m.id}.btf`);
+    writeFileSync(file, blobsByModule.get(m.id)!);
+    const base = baseFiles.get(m.buildBaseSha256!)!;
+    moduleMs += bpftool(file, base);
+    emptyMs += bpftool(emptySplit, base);
   }
-  const bpftoolPerModuleMs = (performance.now() - t) / sampleFiles.length;
   closeSync(devnull);
+  const bpftoolPerModuleMs = moduleMs / sample.length;
+  const bpftoolStartMs = emptyMs / sample.length;
+  const bpftoolMarginalMs = Math.max(0.001, bpftoolPerModuleMs - bpftoolStartMs);
 
   const walls = processorRuns.map((r) => r.wall);
   const wall = median(walls);
@@ -229,15 +253,21 @@ try {
     'breakdown evaluate previous upload’s modules warm s': fixed(othersWarmS),
     'breakdown store verdicts s': fixed(storeS),
     'breakdown evidence JSON bytes per verdict': Math.round(evidenceBytes),
-    'floor fetch + decompress module BTF s': fixed(fetchS),
-    'floor fetched module BTF MB': fixed(fetched / 1e6, 1),
-    'floor parse every module over its build base s': fixed(parseS),
+    'floor modules whose verdict needs their BTF': needed.length,
+    'floor fetch + decompress their BTF s': fixed(floorFetch.seconds),
+    'floor their BTF MB': fixed(fetchedBytes(floorFetch.blobs) / 1e6, 1),
+    'floor parse them over their build base s': fixed(parseS),
     'floor total s': fixed(floorS),
     'evaluate-kernel / floor': fixed(wall / floorS),
-    'bpftool sample modules': sampleFiles.length,
-    'bpftool btf dump per module ms': fixed(bpftoolPerModuleMs, 2),
-    'bpftool btf dump all modules s (extrapolated)': fixed((bpftoolPerModuleMs * modules) / 1000),
+    'fetch + decompress every module’s BTF s (what the evaluator fetches)': fixed(everyFetch.seconds),
+    'every module’s BTF MB': fixed(fetchedBytes(everyFetch.blobs) / 1e6, 1),
+    'bpftool sample modules': sample.length,
+    'bpftool btf dump per module ms (process + base + module)': fixed(bpftoolPerModuleMs, 2),
+    'bpftool empty split over the same base ms (process + base)': fixed(bpftoolStartMs, 2),
+    'bpftool marginal per module ms': fixed(bpftoolMarginalMs, 2),
+    'bpftool all modules s (extrapolated, per-module dumps)': fixed((bpftoolPerModuleMs * modules) / 1000),
     'evaluate-kernel per module / bpftool per module': fixed(perModuleMs / bpftoolPerModuleMs, 3),
+    'evaluate-kernel per module / bpftool marginal per module': fixed(perModuleMs / bpftoolMarginalMs, 2),
     'cores (shared machine: figures indicative)': loaded.meta.cores,
     'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
   });
