@@ -205,19 +205,28 @@ try {
     if (r.status !== 0) throw new Error(`bpftool failed on ${file}: ${r.stderr.toString()}`);
     return performance.now() - start;
   };
+  const diffs: number[] = [];
   let moduleMs = 0;
   let emptyMs = 0;
   for (const m of sample) {
     const file = join(work, `m${m.id}.btf`);
     writeFileSync(file, blobsByModule.get(m.id)!);
     const base = baseFiles.get(m.buildBaseSha256!)!;
-    moduleMs += bpftool(file, base);
-    emptyMs += bpftool(emptySplit, base);
+    const withModule = bpftool(file, base);
+    const without = bpftool(emptySplit, base);
+    moduleMs += withModule;
+    emptyMs += without;
+    diffs.push(withModule - without);
   }
   closeSync(devnull);
   const bpftoolPerModuleMs = moduleMs / sample.length;
   const bpftoolStartMs = emptyMs / sample.length;
-  const bpftoolMarginalMs = Math.max(0.001, bpftoolPerModuleMs - bpftoolStartMs);
+  // Marginal cost = mean paired difference; below twice its standard error it is lost in the noise.
+  const marginalMs = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+  const marginalSe =
+    Math.sqrt(diffs.reduce((a, d) => a + (d - marginalMs) ** 2, 0) / Math.max(1, diffs.length - 1)) /
+    Math.sqrt(diffs.length);
+  const marginalResolved = marginalMs > 2 * marginalSe;
 
   const walls = processorRuns.map((r) => r.wall);
   const wall = median(walls);
@@ -264,10 +273,12 @@ try {
     'bpftool sample modules': sample.length,
     'bpftool btf dump per module ms (process + base + module)': fixed(bpftoolPerModuleMs, 2),
     'bpftool empty split over the same base ms (process + base)': fixed(bpftoolStartMs, 2),
-    'bpftool marginal per module ms': fixed(bpftoolMarginalMs, 2),
+    'bpftool marginal per module ms (paired mean ± standard error)': `${fixed(marginalMs, 2)} ± ${fixed(marginalSe, 2)}${marginalResolved ? '' : ' (not resolvable from process and base load)'}`,
     'bpftool all modules s (extrapolated, per-module dumps)': fixed((bpftoolPerModuleMs * modules) / 1000),
     'evaluate-kernel per module / bpftool per module': fixed(perModuleMs / bpftoolPerModuleMs, 3),
-    'evaluate-kernel per module / bpftool marginal per module': fixed(perModuleMs / bpftoolMarginalMs, 2),
+    'evaluate-kernel per module / bpftool marginal per module': marginalResolved
+      ? fixed(perModuleMs / marginalMs, 2)
+      : 'n/a (marginal not resolvable)',
     'cores (shared machine: figures indicative)': loaded.meta.cores,
     'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
   });
