@@ -95,7 +95,14 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (options.validateResponses !== false)
     await app.register(responseValidation, {
-      ajv: { coerceTypes: false, keywords: ['example'], plugins: [ajvFormats as never] },
+      // removeAdditional: false, or a field the contract does not declare would be stripped silently
+      // (the plugin's default) instead of failing.
+      ajv: {
+        coerceTypes: false,
+        removeAdditional: false,
+        keywords: ['example'],
+        plugins: [ajvFormats as never],
+      },
       responseStatusCodeValidation: true,
     });
 
