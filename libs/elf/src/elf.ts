@@ -172,11 +172,15 @@ export class ElfFile {
 }
 
 function readSectionHeader(r: ByteReader, at: number, is64: boolean, index: number): Section {
-  // The name is resolved once the section-name string table is known.
-  const base = { index, name: '', type: r.u32(at + 4) };
+  // The name is resolved once the section-name string table is known. Plain literals, no spread:
+  // on Node 20 a spread into a literal with more properties is ~10× slower, and this runs for every
+  // section of every module of a package.
+  const type = r.u32(at + 4);
   if (is64) {
     return {
-      ...base,
+      index,
+      name: '',
+      type,
       flags: r.u64(at + 8),
       addr: r.u64(at + 16),
       offset: r.u64Number(at + 24, 'sh_offset'),
@@ -187,7 +191,9 @@ function readSectionHeader(r: ByteReader, at: number, is64: boolean, index: numb
     };
   }
   return {
-    ...base,
+    index,
+    name: '',
+    type,
     flags: BigInt(r.u32(at + 8)),
     addr: BigInt(r.u32(at + 12)),
     offset: r.u32(at + 16),

@@ -1,13 +1,14 @@
 import { Kind } from '../wire.ts';
 import { EINVAL, ENOTSUPP, type ValidationCode } from './errors.ts';
 import type { KernelLog } from './kernel-log.ts';
-import { binary, type KernelBtf } from './kernel-btf.ts';
+import { binary, type KernelBtf, type StringLocation } from './kernel-btf.ts';
 import { validIdentifier, validSectionName, validVarName } from './names.ts';
 
 // The per-kind check_meta callbacks of kernel/bpf/btf.c, in the kernel's order of checks, with the
 // lines each failure logs. At BPF_LOG_KERNEL level nothing is printed for types that pass.
 
 const BTF_MAX_TYPE = 0x000fffff;
+const EMPTY_STRING = new Uint8Array(1);
 const BTF_INFO_MASK = 0x9f00ffff;
 const BTF_INT_MASK = 0x0fffffff;
 const BTF_FUNC_GLOBAL = 1;
@@ -281,11 +282,18 @@ export class MetaChecker {
 
   // ---- names ----
 
-  private str(off: number): Uint8Array {
-    return this.btf.stringAt(off) ?? new Uint8Array(1);
+  private readonly loc: StringLocation = { table: EMPTY_STRING, start: 0 };
+  /** The string at `off` as (table, index): an offset past the strings reads as "". */
+  private locate(off: number): StringLocation {
+    if (!this.btf.locateString(off, this.loc)) {
+      this.loc.table = EMPTY_STRING;
+      this.loc.start = 0;
+    }
+    return this.loc;
   }
   private identifier(off: number): boolean {
-    return validIdentifier(this.str(off), this.features);
+    const { table, start } = this.locate(off);
+    return validIdentifier(table, this.features, this.features.identifierDots, start);
   }
 
   // ---- kinds ----
@@ -433,7 +441,7 @@ export class MetaChecker {
     if (short) return short;
     if (t.vlen) return this.fail(t, 'BAD_VLEN', 'vlen != 0');
     if (t.kflag) return this.fail(t, 'BAD_KIND_FLAG', 'Invalid btf_info kind_flag');
-    if (!t.nameOff || !validVarName(this.str(t.nameOff), this.features))
+    if (!t.nameOff || !validVarName(this.locate(t.nameOff).table, this.features, this.loc.start))
       return this.fail(t, 'BAD_NAME', 'Invalid name');
     if (!t.st || !typeIdValid(t.st)) return this.fail(t, 'BAD_TYPE_ID', 'Invalid type_id');
     const linkage = this.btf.u32(t.at + 12);
@@ -449,7 +457,7 @@ export class MetaChecker {
     if (this.features.datasecRequiresVlen && !t.vlen) return this.fail(t, 'BAD_VLEN', 'vlen == 0');
     if (!t.st) return this.fail(t, 'BAD_SIZE', 'size == 0');
     if (t.kflag) return this.fail(t, 'BAD_KIND_FLAG', 'Invalid btf_info kind_flag');
-    if (!t.nameOff || !validSectionName(this.str(t.nameOff), this.features)) {
+    if (!t.nameOff || !validSectionName(this.locate(t.nameOff).table, this.features, this.loc.start)) {
       return this.fail(t, 'BAD_NAME', 'Invalid name');
     }
     let lastEnd = 0;

@@ -15,6 +15,14 @@ export interface BtfSpace {
   typeWords(id: number): { info: number; sizeOrType: number } | undefined;
   /** Bytes holding the string at `offset` (a view into its table, starting at the string). */
   stringAt(offset: number): Uint8Array | undefined;
+  /** Like stringAt without making a view: fills `out` with the whole table and the string's index in it. */
+  locateString(offset: number, out: StringLocation): boolean;
+}
+
+/** Where a string lives: its table, and its first byte's index there. */
+export interface StringLocation {
+  table: Uint8Array;
+  start: number;
 }
 
 /** btf_type_by_id(0) is the kernel's static btf_void (kind UNKN), not NULL. */
@@ -34,6 +42,13 @@ export function btfSpace(btf: Btf): BtfSpace {
     stringAt(offset) {
       const owner = btf.strings.owner(offset);
       return owner?.bytes.subarray(offset - owner.startOffset);
+    },
+    locateString(offset, out) {
+      const owner = btf.strings.owner(offset);
+      if (!owner) return false;
+      out.table = owner.bytes;
+      out.start = offset - owner.startOffset;
+      return true;
     },
   };
 }
@@ -128,10 +143,28 @@ export class KernelBtf implements BtfSpace {
     return this.data.subarray(this.stringsStart + local, this.stringsStart + this.header.strLen);
   }
 
-  /** btf_name_offset_valid. */
+  private strings?: { header: KernelHeader; table: Uint8Array };
+
+  locateString(offset: number, out: StringLocation): boolean {
+    if (offset < this.startStrOff) return this.base?.locateString(offset, out) ?? false;
+    const local = offset - this.startStrOff;
+    if (local >= this.header.strLen) return false;
+    // The string section as one view, made once per header (parseHeader replaces the header object).
+    if (this.strings?.header !== this.header) {
+      const table = this.data.subarray(this.stringsStart, this.stringsStart + this.header.strLen);
+      this.strings = { header: this.header, table };
+    }
+    out.table = this.strings.table;
+    out.start = local;
+    return true;
+  }
+
+  /**
+   * btf_name_offset_valid: below BTF_MAX_NAME_OFFSET and inside this blob's or a base's strings, i.e.
+   * below totalStrLen (a split blob's strings start where its base's end).
+   */
   nameOffsetValid(offset: number): boolean {
-    if (offset > BTF_MAX_NAME_OFFSET) return false;
-    return this.stringAt(offset) !== undefined;
+    return offset <= BTF_MAX_NAME_OFFSET && offset < this.totalStrLen;
   }
 
   /** __btf_name_by_offset as a byte string for the log: "(anon)", the name, or "(invalid-name-offset)". */

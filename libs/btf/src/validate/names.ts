@@ -19,49 +19,63 @@ export function isPrint(c: number): boolean {
   return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xff);
 }
 
-function charOk(c: number, first: boolean, dotOk: boolean): boolean {
-  if (first ? isAlpha(c) : isAlpha(c) || isDigit(c)) return true;
-  return c === 0x5f || (c === 0x2e && dotOk);
-}
-
 /** Byte `i` of a C string, reading NUL past the end of the table (the kernel's string section ends in NUL). */
 function at(s: Uint8Array, i: number): number {
   return s[i] ?? 0;
 }
+
+// Each check takes the string table and the string's index in it (no per-name view: this runs for
+// every name of every module of a package).
+
+/** Per byte: may start an identifier (letter, '_'), may continue one (letter, digit, '_'). */
+const STARTS = 1;
+const CONTINUES = 2;
+const IDENT_CLASS = (() => {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    if (isAlpha(c) || c === 0x5f) table[c] = STARTS | CONTINUES;
+    else if (isDigit(c)) table[c] = CONTINUES;
+  }
+  return table;
+})();
 
 /** __btf_name_valid / btf_name_valid_identifier: a C identifier shorter than KSYM_NAME_LEN. */
 export function validIdentifier(
   s: Uint8Array,
   features: KernelBtfFeatures,
   dotOk = features.identifierDots,
+  start = 0,
 ): boolean {
-  if (!charOk(at(s, 0), true, dotOk)) return false;
-  let i = 1;
-  while (at(s, i) !== 0 && i < features.ksymNameLen) {
-    if (!charOk(at(s, i), false, dotOk)) return false;
-    i++;
+  // Bytes past the table read as the NUL the kernel's section ends with.
+  const end = s.length;
+  const first = start < end ? (s[start] as number) : 0;
+  if (((IDENT_CLASS[first] as number) & STARTS) === 0 && !(first === 0x2e && dotOk)) return false;
+  for (let i = 1; ; i++) {
+    const c = start + i < end ? (s[start + i] as number) : 0;
+    if (c === 0) return true;
+    if (i >= features.ksymNameLen) return false;
+    if (((IDENT_CLASS[c] as number) & CONTINUES) === 0 && !(c === 0x2e && dotOk)) return false;
   }
-  return at(s, i) === 0;
 }
 
 /** VAR names: dots were always allowed (5.x passed dot_ok=true; later the identifier rule allows them). */
-export function validVarName(s: Uint8Array, features: KernelBtfFeatures): boolean {
-  return validIdentifier(s, features, true);
+export function validVarName(s: Uint8Array, features: KernelBtfFeatures, start = 0): boolean {
+  return validIdentifier(s, features, true, start);
 }
 
 /** btf_name_valid_section: DATASEC names. */
-export function validSectionName(s: Uint8Array, features: KernelBtfFeatures): boolean {
-  if (features.sectionNames === 'identifier') return validIdentifier(s, features, true);
+export function validSectionName(s: Uint8Array, features: KernelBtfFeatures, start = 0): boolean {
+  if (features.sectionNames === 'identifier') return validIdentifier(s, features, true, start);
   let i = 0;
   if (features.sectionNames === 'printable') {
-    if (at(s, 0) === 0) return false;
+    if (at(s, start) === 0) return false;
   } else {
     // 6.9–6.11 stepped over the first byte unchecked (even a NUL, running into the next string).
     i = 1;
   }
-  while (at(s, i) !== 0 && i < features.ksymNameLen) {
-    if (!isPrint(at(s, i))) return false;
+  while (at(s, start + i) !== 0 && i < features.ksymNameLen) {
+    if (!isPrint(at(s, start + i))) return false;
     i++;
   }
-  return at(s, i) === 0;
+  return at(s, start + i) === 0;
 }
