@@ -25,6 +25,11 @@ export interface IngestPackagePayload {
 
 export interface EvaluateKernelPayload {
   kernelBuildId: number;
+  /**
+   * Summary of what the evaluation depends on when it was queued (the job id carries it too); a job that
+   * finds its inputs changed hands over to the job for the current ones.
+   */
+  inputs?: string;
 }
 
 export interface DeliverWebhookPayload {
@@ -47,7 +52,9 @@ export const jobIds = {
   scheduledScan: (mirrorId: number, intervalSeconds: number, nowMs: number) =>
     `scan-mirror.${mirrorId}.slot-${Math.floor(nowMs / 1000 / intervalSeconds)}`,
   requestedScan: (mirrorId: number, nowMs: number) => `scan-mirror.${mirrorId}.req-${nowMs}`,
-  ingest: (sha256: string) => `ingest-package.${sha256}`,
+  /** Generation 0 is the package's first ingest; a later scan retries a failed job under the next one. */
+  ingest: (sha256: string, generation = 0) =>
+    generation === 0 ? `ingest-package.${sha256}` : `ingest-package.${sha256}.g${generation}`,
   /** `inputs` summarises what the evaluation depends on, so new inputs re-run it and same inputs don't. */
   evaluate: (kernelBuildId: number, inputs: string) => `evaluate-kernel.${kernelBuildId}.${inputs}`,
   deliver: (deliveryId: string, attempt: number) => `deliver-webhook.${deliveryId}.${attempt}`,

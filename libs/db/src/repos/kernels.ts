@@ -1,6 +1,12 @@
-import { and, desc, eq, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
-import { kernelBuilds, kernelPackages, type KernelBuild, type NewKernelBuild } from '../schema/index.ts';
+import {
+  kernelBuilds,
+  kernelPackages,
+  packages,
+  type KernelBuild,
+  type NewKernelBuild,
+} from '../schema/index.ts';
 
 export interface KernelIdentity {
   distro: string;
@@ -117,4 +123,59 @@ export async function siblingBuilds(db: Executor, kernel: KernelBuild): Promise<
     .select()
     .from(kernelBuilds)
     .where(and(...c));
+}
+
+/** Names and provided names of a kernel build's packages: what separate module packages depend on. */
+export async function kernelPackageNames(db: Executor, kernelBuildId: number): Promise<string[]> {
+  const rows = await db
+    .select({ name: packages.name })
+    .from(kernelPackages)
+    .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
+    .where(eq(kernelPackages.kernelBuildId, kernelBuildId));
+  return [...new Set(rows.map((r) => r.name))].sort();
+}
+
+/**
+ * Kernel builds a set of module builds matters to: the same release string or vermagic, or a package of
+ * the build named by one of the modules' package dependencies.
+ */
+export async function kernelsForModules(
+  db: Executor,
+  m: { releases: string[]; vermagics: string[]; dependsOn: string[] },
+): Promise<KernelBuild[]> {
+  const any: SQL[] = [];
+  if (m.releases.length) any.push(inArray(kernelBuilds.release, m.releases));
+  if (m.vermagics.length) any.push(inArray(kernelBuilds.vermagic, m.vermagics));
+  if (m.dependsOn.length)
+    any.push(
+      inArray(
+        kernelBuilds.id,
+        db
+          .select({ id: kernelPackages.kernelBuildId })
+          .from(kernelPackages)
+          .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
+          .where(inArray(packages.name, m.dependsOn)),
+      ),
+    );
+  if (any.length === 0) return [];
+  return db
+    .select()
+    .from(kernelBuilds)
+    .where(or(...any))
+    .orderBy(kernelBuilds.id);
+}
+
+/** Kernel builds with a base BTF that have a package named in `names`, with that package's name and version. */
+export async function kernelsByPackageName(
+  db: Executor,
+  names: string[],
+): Promise<Array<{ kernel: KernelBuild; packageName: string; packageVersion: string }>> {
+  if (names.length === 0) return [];
+  return db
+    .select({ kernel: kernelBuilds, packageName: packages.name, packageVersion: packages.version })
+    .from(kernelPackages)
+    .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
+    .innerJoin(kernelBuilds, eq(kernelBuilds.id, kernelPackages.kernelBuildId))
+    .where(and(inArray(packages.name, names), sql`${kernelBuilds.baseBtfSha256} is not null`))
+    .orderBy(kernelBuilds.id);
 }

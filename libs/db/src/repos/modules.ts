@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
 import {
+  kernelPackages,
   moduleBuilds,
   packages,
   type BuildBaseHow,
@@ -40,6 +41,7 @@ export async function setBuildBaseForKernel(
   return rows.length;
 }
 
+/** Gives module builds whose build base is unknown the one found; a base already known stays. */
 export async function setBuildBase(
   db: Executor,
   ids: number[],
@@ -50,15 +52,46 @@ export async function setBuildBase(
     await db
       .update(moduleBuilds)
       .set({ buildBaseSha256: baseSha256, buildBaseHow: how })
-      .where(inArray(moduleBuilds.id, ids.slice(i, i + 1000)));
+      .where(and(inArray(moduleBuilds.id, ids.slice(i, i + 1000)), isNull(moduleBuilds.buildBaseSha256)));
   }
 }
 
 export interface ModuleSelection {
   kernelBuildIds?: number[];
   releases?: string[];
+  vermagics?: string[];
   packageSha256s?: string[];
   ids?: number[];
+}
+
+function anyOf(sel: ModuleSelection): SQL[] {
+  const any: SQL[] = [];
+  if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
+  if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
+  if (sel.vermagics?.length) any.push(inArray(moduleBuilds.vermagic, sel.vermagics));
+  if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
+  if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
+  return any;
+}
+
+/**
+ * What a selection's verdicts depend on besides the kernel: which packages' module builds it holds and
+ * the build base each package's modules have (a package's module rows never change; their base can).
+ */
+export async function moduleInputs(
+  db: Executor,
+  sel: ModuleSelection,
+): Promise<Array<{ packageSha256: string; buildBaseSha256: string | null }>> {
+  const any = anyOf(sel);
+  if (any.length === 0) return [];
+  return db
+    .selectDistinct({
+      packageSha256: moduleBuilds.packageSha256,
+      buildBaseSha256: moduleBuilds.buildBaseSha256,
+    })
+    .from(moduleBuilds)
+    .where(sql.join(any, sql` or `))
+    .orderBy(asc(moduleBuilds.packageSha256), asc(moduleBuilds.buildBaseSha256));
 }
 
 export type ModuleWithPackage = ModuleBuild & {
@@ -69,11 +102,7 @@ export type ModuleWithPackage = ModuleBuild & {
 
 /** Module builds matching any of the given criteria, with their package's name and version. */
 export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Promise<ModuleWithPackage[]> {
-  const any: SQL[] = [];
-  if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
-  if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
-  if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
-  if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
+  const any = anyOf(sel);
   if (any.length === 0) return [];
   const rows = await db
     .select({
@@ -132,15 +161,47 @@ export async function findModuleBuilds(db: Executor, q: ModuleQuery): Promise<Mo
 export async function dependentModulePackages(db: Executor, packageNames: string[]): Promise<string[]> {
   if (packageNames.length === 0) return [];
   const rows = await db
-    .selectDistinct({ sha: moduleBuilds.packageSha256 })
-    .from(moduleBuilds)
-    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .select({ sha: packages.sha256 })
+    .from(packages)
     .where(
       and(
-        isNull(moduleBuilds.kernelBuildId),
-        sql`exists (select 1 from jsonb_array_elements_text(${packages.depends}) d
-             where split_part(split_part(d, ' ', 1), ':', 1) in ${packageNames})`,
+        arrayOverlaps(packages.dependsOn, packageNames),
+        sql`exists (select 1 from ${moduleBuilds} m where m.package_sha256 = ${packages.sha256}
+             and m.kernel_build_id is null)`,
       ),
-    );
+    )
+    .orderBy(asc(packages.sha256));
   return rows.map((r) => r.sha);
+}
+
+/** Module builds of out-of-tree packages with BTF whose build base is not known yet. */
+export function lacksBuildBase(m: ModuleBuild): boolean {
+  return m.kernelBuildId === null && m.buildBaseSha256 === null && m.btfSha256 !== null && !m.hasBtfBase;
+}
+
+/** What an ingested package holds, for finding the kernel builds it matters to again. */
+export async function packageFootprint(
+  db: Executor,
+  sha256: string,
+): Promise<{ kernelBuildIds: number[]; releases: string[]; vermagics: string[]; outOfTree: boolean }> {
+  const modules = await db
+    .selectDistinct({
+      release: moduleBuilds.release,
+      vermagic: moduleBuilds.vermagic,
+      kernelBuildId: moduleBuilds.kernelBuildId,
+    })
+    .from(moduleBuilds)
+    .where(eq(moduleBuilds.packageSha256, sha256));
+  const links = await db
+    .select({ id: kernelPackages.kernelBuildId })
+    .from(kernelPackages)
+    .where(eq(kernelPackages.packageSha256, sha256));
+  const distinct = <T>(values: Array<T | null>) =>
+    [...new Set(values.filter((v): v is T => v !== null))].sort();
+  return {
+    kernelBuildIds: distinct([...links.map((l) => l.id), ...modules.map((m) => m.kernelBuildId)]),
+    releases: distinct(modules.map((m) => m.release)),
+    vermagics: distinct(modules.map((m) => m.vermagic)),
+    outOfTree: modules.some((m) => m.kernelBuildId === null),
+  };
 }

@@ -1,6 +1,33 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
 import { packageLocations, packages, type NewPackage, type Package } from '../schema/index.ts';
+
+/**
+ * Package names a list of dependency clauses mentions: apt `name:arch (>= v) | other`, rpm `name >= v`.
+ * Every alternative counts; architecture qualifiers are dropped.
+ */
+export function dependencyNames(clauses: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const clause of clauses) {
+    for (const alternative of clause.split('|')) {
+      const word = alternative.trim().split(/[\s(]/, 1)[0] ?? '';
+      const name = word.replace(/:[a-z0-9-]+$/, '');
+      if (name) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/** A dependency pinned to one version (`name (= v)`, `name = v`), by name. */
+export function pinnedVersions(clauses: readonly string[]): Map<string, string> {
+  const pins = new Map<string, string>();
+  for (const clause of clauses) {
+    if (clause.includes('|')) continue;
+    const m = /^\s*([^\s(:]+)(?::\S+)?\s*\(?\s*=\s*([^\s)]+)\s*\)?\s*$/.exec(clause);
+    if (m?.[1] && m[2]) pins.set(m[1], m[2]);
+  }
+  return pins;
+}
 
 /** Records a package seen on a mirror (once per sha256) and where; returns its current row. */
 export async function recordSeenPackage(
@@ -8,7 +35,10 @@ export async function recordSeenPackage(
   pkg: NewPackage,
   location: { mirrorId: number; suite: string; url: string },
 ): Promise<Package> {
-  await db.insert(packages).values(pkg).onConflictDoNothing();
+  await db
+    .insert(packages)
+    .values({ ...pkg, dependsOn: dependencyNames(pkg.depends ?? []) })
+    .onConflictDoNothing();
   await db
     .insert(packageLocations)
     .values({ packageSha256: pkg.sha256, ...location })
@@ -35,6 +65,58 @@ export async function knownPackageHashes(db: Executor, hashes: string[]): Promis
     for (const r of rows) known.add(r.sha256);
   }
   return known;
+}
+
+/** A package not ingested yet (and not failed for good) that a mirror lists, with where it lists it. */
+export interface PendingPackage {
+  pkg: Package;
+  suite: string;
+  url: string;
+}
+
+/** Packages still to ingest that `mirrorId` lists: one location each (the first suite by name). */
+export async function pendingPackages(db: Executor, mirrorId: number): Promise<PendingPackage[]> {
+  const rows = await db
+    .selectDistinctOn([packages.sha256], {
+      pkg: packages,
+      suite: packageLocations.suite,
+      url: packageLocations.url,
+    })
+    .from(packages)
+    .innerJoin(packageLocations, eq(packageLocations.packageSha256, packages.sha256))
+    .where(and(eq(packageLocations.mirrorId, mirrorId), eq(packages.status, 'pending')))
+    .orderBy(asc(packages.sha256), asc(packageLocations.suite));
+  return rows;
+}
+
+/**
+ * Moves the package to its next ingest generation if it is still at `from`; returns the generation now
+ * current (several scanners racing bump it once).
+ */
+export async function bumpIngestGeneration(db: Executor, sha256: string, from: number): Promise<number> {
+  const [bumped] = await db
+    .update(packages)
+    .set({ ingestGeneration: from + 1 })
+    .where(and(eq(packages.sha256, sha256), eq(packages.ingestGeneration, from)))
+    .returning({ generation: packages.ingestGeneration });
+  if (bumped) return bumped.generation;
+  const [row] = await db
+    .select({ generation: packages.ingestGeneration })
+    .from(packages)
+    .where(eq(packages.sha256, sha256));
+  return row?.generation ?? from;
+}
+
+/** The last transient ingest failure, kept on a package that stays pending (retried by a later scan). */
+export async function recordIngestError(
+  db: Executor,
+  sha256: string,
+  error: { code: string; message: string },
+): Promise<void> {
+  await db
+    .update(packages)
+    .set({ errorCode: error.code, errorMessage: error.message })
+    .where(and(eq(packages.sha256, sha256), eq(packages.status, 'pending')));
 }
 
 export async function markPackage(

@@ -136,6 +136,13 @@ export async function getBasePair(db: Executor, from: string, to: string) {
   return row;
 }
 
+/** Stores a pair's diff; a row already there (from another process, or unreadable) is replaced. */
 export async function putBasePair(db: Executor, row: typeof basePairs.$inferInsert): Promise<void> {
-  await db.insert(basePairs).values(row).onConflictDoNothing();
+  await db
+    .insert(basePairs)
+    .values(row)
+    .onConflictDoUpdate({
+      target: [basePairs.fromSha256, basePairs.toSha256],
+      set: { changedTypes: row.changedTypes, changedStrings: row.changedStrings, diff: row.diff },
+    });
 }

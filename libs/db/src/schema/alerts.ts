@@ -22,6 +22,7 @@ export const alerts = pgTable(
   (t) => [
     uniqueIndex('alerts_cause_idx').on(t.kernelBuildId, t.cause),
     index('alerts_created_idx').on(t.createdAt),
+    index('alerts_severity_idx').on(t.severity, t.id),
   ],
 );
 export type Alert = typeof alerts.$inferSelect;

@@ -22,6 +22,9 @@ export const jobs = pgTable(
     updatedAt: updatedAt(),
     finishedAt: tstz('finished_at'),
   },
-  (t) => [index('jobs_due_idx').on(t.queue, t.state, t.runAt)],
+  (t) => [
+    index('jobs_due_idx').on(t.queue, t.state, t.runAt),
+    index('jobs_name_created_idx').on(t.name, t.createdAt),
+  ],
 );
 export type JobRow = typeof jobs.$inferSelect;

@@ -55,6 +55,9 @@ export const kernelBuilds = pgTable(
     uniqueIndex('kernel_builds_identity_idx').on(t.distro, t.release, t.version, t.arch),
     index('kernel_builds_base_idx').on(t.baseBtfSha256),
     index('kernel_builds_release_idx').on(t.release),
+    index('kernel_builds_vermagic_idx').on(t.vermagic),
+    index('kernel_builds_flavour_idx').on(t.distro, t.arch, t.flavour),
+    index('kernel_builds_suites_idx').using('gin', t.suites),
   ],
 );
 export type KernelBuild = typeof kernelBuilds.$inferSelect;
@@ -71,5 +74,8 @@ export const kernelPackages = pgTable(
     hasVmlinuz: boolean('has_vmlinuz').notNull().default(false),
     modules: bigint('modules', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [uniqueIndex('kernel_packages_idx').on(t.kernelBuildId, t.packageSha256)],
+  (t) => [
+    uniqueIndex('kernel_packages_idx').on(t.kernelBuildId, t.packageSha256),
+    index('kernel_packages_package_idx').on(t.packageSha256),
+  ],
 );

@@ -1,5 +1,5 @@
 import { bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { bytea, createdAt } from './columns.ts';
+import { createdAt } from './columns.ts';
 import { kernelBuilds } from './kernels.ts';
 import { packages } from './packages.ts';
 
@@ -25,8 +25,6 @@ export const moduleBuilds = pgTable(
     btfBaseSha256: text('btf_base_sha256'),
     /** [symbol, crc] pairs from __versions. */
     importedCrcs: jsonb('imported_crcs').$type<Array<[string, number]>>().notNull().default([]),
-    /** Base type ids and base string offsets the module's BTF references, packed (see @btfwatch/compat). */
-    baseRefs: bytea('base_refs'),
     buildBaseSha256: text('build_base_sha256'),
     buildBaseHow: text('build_base_how').$type<BuildBaseHow>(),
     /** The kernel build this module belongs to, for in-tree modules. */

@@ -1,4 +1,5 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import { bytea, createdAt, tstz } from './columns.ts';
 import { mirrors } from './mirrors.ts';
 
@@ -16,18 +17,29 @@ export const packages = pgTable(
     size: bigint('size', { mode: 'number' }).notNull(),
     role: text('role').notNull(),
     depends: jsonb('depends').$type<string[]>().notNull().default([]),
+    /** Package names the depends clauses mention (alternatives included), for indexed reverse lookups. */
+    dependsOn: text('depends_on')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     provides: jsonb('provides').$type<string[]>().notNull().default([]),
     status: text('status', { enum: ['pending', 'ingested', 'failed', 'skipped'] })
       .notNull()
       .default('pending'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    /**
+     * Bumped when a scan finds this package's ingest job failed (retries used up on transient faults): the
+     * ingest job id carries it, so the next attempt gets a new deterministic id.
+     */
+    ingestGeneration: integer('ingest_generation').notNull().default(0),
     firstSeenAt: createdAt(),
     ingestedAt: tstz('ingested_at'),
   },
   (t) => [
     index('packages_name_version_idx').on(t.name, t.version),
     index('packages_status_idx').on(t.status),
+    index('packages_depends_on_idx').using('gin', t.dependsOn),
   ],
 );
 export type Package = typeof packages.$inferSelect;

@@ -27,7 +27,9 @@ export const verdicts = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.moduleBuildId, t.kernelBuildId] }),
-    index('verdicts_kernel_idx').on(t.kernelBuildId, t.btf),
+    // Keyset pages of one kernel's verdicts, all or of one btf verdict, in module build order.
+    index('verdicts_kernel_module_idx').on(t.kernelBuildId, t.moduleBuildId),
+    index('verdicts_kernel_btf_idx').on(t.kernelBuildId, t.btf, t.moduleBuildId),
   ],
 );
 export type Verdict = typeof verdicts.$inferSelect;
@@ -41,7 +43,7 @@ export const basePairs = pgTable(
     toSha256: text('to_sha256').notNull(),
     changedTypes: integer('changed_types').notNull(),
     changedStrings: integer('changed_strings').notNull(),
-    /** Packed changed type ids and string ranges. */
+    /** Both bases' counts, then the changed type ids and string ranges, as little-endian u32 words. */
     diff: bytea('diff').notNull(),
     createdAt: createdAt(),
   },
