@@ -19,6 +19,8 @@ import {
   type NewVerdict,
 } from '@btfwatch/db';
 import type { BaseCache } from './bases.ts';
+import { StoredPairDiffs } from './pairs.ts';
+import { btfAssessmentDeps } from './references.ts';
 
 export interface KernelContext {
   kernel: KernelBuild;
@@ -34,12 +36,19 @@ export interface ModuleVerdict {
 /** Turns (module build, kernel build) pairs into stored verdicts with evidence. */
 export class Evaluator {
   private readonly symvers = new Map<string, Map<string, ExportedSymbol>>();
+  /** Base-pair diffs shared through the database with every other evaluator. */
+  readonly pairs: StoredPairDiffs;
+  /** What assessBtf needs: the given relocation, and reference comparison through `pairs`. */
+  readonly deps: BtfAssessmentDeps;
 
   constructor(
     private readonly db: Database,
     readonly bases: BaseCache,
-    readonly deps: BtfAssessmentDeps,
-  ) {}
+    assessment: Pick<BtfAssessmentDeps, 'relocate'>,
+  ) {
+    this.pairs = new StoredPairDiffs(db);
+    this.deps = { ...assessment, compareReferences: btfAssessmentDeps(this.pairs).compareReferences };
+  }
 
   async kernelContext(kernel: KernelBuild): Promise<KernelContext> {
     const base = kernel.baseBtfSha256 ? await this.bases.get(kernel.baseBtfSha256) : null;
@@ -91,6 +100,17 @@ export class Evaluator {
         const baseBtf = base ? await this.bases.get(base.sha256) : null;
         const buildBase: BuildBase | null =
           base && baseBtf ? { btf: baseBtf, sha256: base.sha256, how: base.how } : null;
+        const kernelBase = ctx.side.base;
+        // Same counts, different bases: the module is checked against the pair's diff (from the database
+        // when any process computed it before).
+        if (
+          buildBase &&
+          kernelBase &&
+          buildBase.sha256 !== ctx.side.baseSha256 &&
+          buildBase.btf.nrTypes === kernelBase.nrTypes &&
+          buildBase.btf.strLen === kernelBase.strLen
+        )
+          await this.pairs.load(buildBase.btf, kernelBase);
         const moduleSide = {
           name: m.name,
           btf: m.btfSha256 ? (blobs.get(m.btfSha256) ?? null) : null,

@@ -1,66 +1,102 @@
+import { createHash } from 'node:crypto';
 import { compareDebianVersions } from '@btfwatch/compat';
 import {
   dependentModulePackages,
   getKernel,
-  kernelPackageLinks,
+  kernelPackageNames,
   kernelsByBaseBtf,
-  packages,
+  moduleInputs,
   selectModuleBuilds,
   siblingBuilds,
   type Database,
   type KernelBuild,
+  type ModuleSelection,
   type ModuleWithPackage,
 } from '@btfwatch/db';
-import { inArray } from 'drizzle-orm';
 
 /** How many earlier uploads of the same flavour and series have their modules checked on a new build. */
 export const PREVIOUS_BUILDS = 2;
 
+/** Which module builds matter to a kernel build, as a selection (cheap: no module rows loaded). */
+export interface Relevance {
+  selection: ModuleSelection;
+  /** Earlier uploads of the same flavour and series whose in-tree modules are checked. */
+  previous: KernelBuild[];
+  /** Separate module packages declaring a dependency on one of the kernel build's packages. */
+  dependents: string[];
+}
+
 export interface RelevantModules {
   modules: ModuleWithPackage[];
   previous: KernelBuild[];
-  /** Build bases for separate module packages, from the kernel package they declare a dependency on. */
+  /** Build bases found for separate module packages during this evaluation, by package sha256. */
   declaredBase: Map<string, { sha256: string; how: string }>;
 }
 
 /**
  * The module builds that matter to kernel build K (DESIGN §2): its own, every module built for the same
- * release string, separate module packages depending on K's packages, and the in-tree modules of the
- * previous uploads of the same flavour — the ones an ABI-compatible upload keeps loading.
+ * release string or with the same vermagic, separate module packages depending on K's packages, and the
+ * in-tree modules of the previous uploads of the same flavour — the ones an ABI-compatible upload keeps
+ * loading.
  */
-export async function relevantModules(db: Database, kernel: KernelBuild): Promise<RelevantModules> {
+export async function relevance(db: Database, kernel: KernelBuild): Promise<Relevance> {
   const series = (v: string | null) => (v ?? '').split('.').slice(0, 2).join('.');
   const previous = (await siblingBuilds(db, kernel))
     .filter((k) => series(k.kernelVersion) === series(kernel.kernelVersion))
     .filter((k) => compareDebianVersions(k.version, kernel.version) < 0)
     .sort((a, b) => compareDebianVersions(b.version, a.version))
     .slice(0, PREVIOUS_BUILDS);
+  const dependents = await dependentModulePackages(db, await kernelPackageNames(db, kernel.id));
+  return {
+    selection: {
+      kernelBuildIds: [kernel.id, ...previous.map((k) => k.id)],
+      releases: [kernel.release],
+      vermagics: kernel.vermagic ? [kernel.vermagic] : [],
+      packageSha256s: dependents,
+    },
+    previous,
+    dependents,
+  };
+}
 
-  const links = await kernelPackageLinks(db, kernel.id);
-  const names = links.length
-    ? (
-        await db
-          .select({ name: packages.name })
-          .from(packages)
-          .where(
-            inArray(
-              packages.sha256,
-              links.map((l) => l.packageSha256),
-            ),
-          )
-      ).map((p) => p.name)
-    : [];
-  const dependents = await dependentModulePackages(db, names);
-  const modules = await selectModuleBuilds(db, {
-    kernelBuildIds: [kernel.id, ...previous.map((k) => k.id)],
-    releases: [kernel.release],
-    packageSha256s: dependents,
-  });
-  const declaredBase = new Map<string, { sha256: string; how: string }>();
-  if (kernel.baseBtfSha256)
-    for (const sha of dependents)
-      declaredBase.set(sha, { sha256: kernel.baseBtfSha256, how: 'declared-dependency' });
-  return { modules, previous, declaredBase };
+export async function relevantModules(
+  db: Database,
+  kernel: KernelBuild,
+  known?: Relevance,
+): Promise<RelevantModules> {
+  const r = known ?? (await relevance(db, kernel));
+  return {
+    modules: await selectModuleBuilds(db, r.selection),
+    previous: r.previous,
+    declaredBase: new Map(),
+  };
+}
+
+/**
+ * A short summary of everything an evaluation of K reads: K's own facts, which packages' module builds
+ * matter to it, and the build base each of those has. Same summary, same verdicts; the evaluate job id
+ * carries it, so new inputs queue a new evaluation and repeated ones dedupe.
+ */
+export async function evaluationInputs(
+  db: Database,
+  kernel: KernelBuild,
+  known?: Relevance,
+): Promise<string> {
+  const r = known ?? (await relevance(db, kernel));
+  const inputs = await moduleInputs(db, r.selection);
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        kernel.baseBtfSha256,
+        kernel.symversSha256,
+        kernel.config,
+        kernel.vermagic,
+        kernel.kernelVersion,
+        inputs.map((i) => `${i.packageSha256}:${i.buildBaseSha256 ?? ''}`),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The kernel a compat query names: a numeric id or a base BTF sha256 (the newest build with it). */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   configFlags,
   parseKernelConfig,
@@ -8,6 +7,7 @@ import {
 } from '@btfwatch/compat';
 import { Btf } from '@btfwatch/btf';
 import {
+  dependencyNames,
   linkKernelPackage,
   markPackage,
   prepareBlob,
@@ -21,12 +21,15 @@ import {
   type PreparedBlob,
 } from '@btfwatch/db';
 import type { IngestPackagePayload } from '@btfwatch/jobs';
+import type { ModuleReach } from '../evaluate/queue-evaluations.ts';
 import type { ExtractedPackage } from './extract.ts';
 
 export interface StoredPackage {
   kernels: KernelBuild[];
   modules: number;
   blobs: number;
+  /** Where the package's module builds matter: their releases and vermagics, and its dependencies. */
+  reach: ModuleReach;
 }
 
 interface KernelPlan {
@@ -122,7 +125,15 @@ export async function storePackage(
   extracted: ExtractedPackage,
 ): Promise<StoredPackage> {
   const planned = plan(pkg, extracted, pkg.suite);
-  return db.transaction(async (tx) => {
+  const distinct = (values: Array<string | null>) =>
+    [...new Set(values.filter((v): v is string => !!v))].sort();
+  const reach: ModuleReach = {
+    releases: distinct(extracted.modules.map((m) => m.release)),
+    vermagics: distinct(extracted.modules.map((m) => m.facts.vermagic)),
+    // Separate module packages reach the kernel builds they declare a dependency on.
+    dependsOn: extracted.modules.some((m) => !m.inTree) ? dependencyNames(pkg.depends) : [],
+  };
+  const stored = await db.transaction(async (tx) => {
     await putBlobs(tx, planned.blobs);
     const kernelRows: KernelBuild[] = [];
     const kernelIds = new Map<string, number>();
@@ -153,20 +164,5 @@ export async function storePackage(
     await markPackage(tx, pkg.sha256, 'ingested');
     return { kernels: kernelRows, modules: inserted, blobs: planned.blobs.length };
   });
-}
-
-/** What an evaluation of a kernel build depends on; a changed summary makes a new evaluate job id. */
-export function evaluationInputs(kernel: KernelBuild, packageShas: string[], extra = ''): string {
-  return createHash('sha256')
-    .update(
-      [
-        kernel.baseBtfSha256,
-        kernel.symversSha256,
-        kernel.config ? JSON.stringify(kernel.config) : '',
-        ...packageShas.sort(),
-        extra,
-      ].join('|'),
-    )
-    .digest('hex')
-    .slice(0, 16);
+  return { ...stored, reach };
 }

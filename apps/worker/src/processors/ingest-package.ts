@@ -1,25 +1,27 @@
-import { rm } from 'node:fs/promises';
 import { CompatError } from '@btfwatch/compat';
 import { BtfError } from '@btfwatch/btf';
 import { ElfError } from '@btfwatch/elf';
 import {
+  getKernel,
   getMirror,
   getPackage,
-  kernelPackageLinks,
   markPackage,
-  siblingBuilds,
+  packageFootprint,
+  recordIngestError,
   type KernelBuild,
 } from '@btfwatch/db';
-import { jobIds } from '@btfwatch/jobs';
 import { MirrorError, type Downloader } from '@btfwatch/mirror';
 import { PkgError } from '@btfwatch/pkg';
-import { compareDebianVersions } from '@btfwatch/compat';
+import { kernelsAffected, queueEvaluations } from '../evaluate/queue-evaluations.ts';
+import { downloadWithProgress, type ScratchDownload } from '../ingest/download.ts';
 import { extractPackage } from '../ingest/extract.ts';
-import { evaluationInputs, storePackage } from '../ingest/store.ts';
-import { PermanentJobError, type JobQueue, type Processor } from '../queue/types.ts';
+import { storePackage } from '../ingest/store.ts';
+import { PermanentJobError, type Processor } from '../queue/types.ts';
 import { emitEvent } from '../webhooks/deliveries.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
+
+export { queueEvaluations } from '../evaluate/queue-evaluations.ts';
 
 export interface IngestDeps extends ProcessorDeps {
   downloader: Downloader;
@@ -37,41 +39,6 @@ function isMalformed(err: unknown): boolean {
   );
 }
 
-/** Newer builds of the same flavour evaluate earlier builds' modules too, so they re-run when those change. */
-async function kernelsToEvaluate(deps: IngestDeps, kernels: KernelBuild[]): Promise<KernelBuild[]> {
-  const out = new Map(kernels.map((k) => [k.id, k]));
-  for (const k of kernels) {
-    for (const s of await siblingBuilds(deps.database.db, k)) {
-      if (compareDebianVersions(s.version, k.version) > 0) out.set(s.id, s);
-    }
-  }
-  return [...out.values()];
-}
-
-export async function queueEvaluations(
-  queue: JobQueue,
-  deps: ProcessorDeps,
-  kernels: KernelBuild[],
-): Promise<string[]> {
-  const ids: string[] = [];
-  for (const k of kernels) {
-    if (!k.baseBtfSha256) continue;
-    const links = await kernelPackageLinks(deps.database.db, k.id);
-    const inputs = evaluationInputs(
-      k,
-      links.map((l) => l.packageSha256),
-    );
-    ids.push(
-      await queue.enqueue(
-        'evaluate-kernel',
-        { kernelBuildId: k.id },
-        { jobId: jobIds.evaluate(k.id, inputs) },
-      ),
-    );
-  }
-  return ids;
-}
-
 /**
  * Downloads one package (verified against its index sha256), extracts kernel and module facts while
  * streaming it, stores them in one transaction, and queues the evaluations they affect.
@@ -81,15 +48,38 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
     const { db } = deps.database;
     const pkg = job.data;
     const existing = await getPackage(db, pkg.sha256);
-    if (existing?.status === 'ingested') return { skipped: 'already ingested' };
+    if (existing?.status === 'ingested') {
+      // A run that stored the package may have died before queueing its evaluations: queue them again
+      // (ids made of the inputs: those already queued or done are not repeated).
+      const footprint = await packageFootprint(db, pkg.sha256);
+      const kernels = (await Promise.all(footprint.kernelBuildIds.map((id) => getKernel(db, id)))).filter(
+        (k): k is KernelBuild => k !== undefined,
+      );
+      const evaluations = await queueEvaluations(
+        db,
+        deps.queue,
+        await kernelsAffected(db, kernels, {
+          releases: footprint.releases,
+          vermagics: footprint.vermagics,
+          dependsOn: footprint.outOfTree ? existing.dependsOn : [],
+        }),
+      );
+      return { skipped: 'already ingested', evaluations };
+    }
+    if (existing?.status === 'failed')
+      return {
+        skipped: `failed for good: ${existing.errorCode ?? 'MALFORMED'}: ${existing.errorMessage ?? ''}`,
+      };
     const mirror = await getMirror(db, pkg.mirrorId);
-    let file: { path: string } | undefined;
+    let file: ScratchDownload | undefined;
     try {
       await job.updateProgress({ phase: 'download', bytes: 0, size: pkg.size });
-      file = await deps.downloader.download(
+      file = await downloadWithProgress(
+        deps.downloader,
         pkg.url,
         { sha256: pkg.sha256, size: pkg.size },
-        { dir: deps.scratchDir },
+        deps.scratchDir,
+        ({ bytes }) => job.updateProgress({ phase: 'download', bytes, size: pkg.size }),
       );
       await job.updateProgress({ phase: 'extract', bytes: pkg.size, size: pkg.size, modules: 0 });
       const extracted = await extractPackage(file.path, pkg.format, (p) => {
@@ -98,9 +88,9 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
       await job.updateProgress({ phase: 'store', modules: extracted.modules.length });
       const stored = await storePackage(db, mirror?.distro ?? 'unknown', pkg, extracted);
       const evaluations = await queueEvaluations(
+        db,
         deps.queue,
-        deps,
-        await kernelsToEvaluate(deps, stored.kernels),
+        await kernelsAffected(db, stored.kernels, stored.reach),
       );
       for (const k of stored.kernels.filter(
         (k) => k.baseBtfSha256 && extracted.kernels.get(k.release)?.vmlinuxBtf,
@@ -123,15 +113,22 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
       }
       return { modules: stored.modules, kernels: stored.kernels.map((k) => k.id), evaluations };
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const reason = {
+        code: typeof code === 'string' ? code : isMalformed(err) ? 'MALFORMED' : 'INGEST_FAILED',
+        message: err instanceof Error ? err.message : String(err),
+      };
       if (isMalformed(err)) {
-        const code = (err as { code?: string }).code ?? 'MALFORMED';
-        const message = err instanceof Error ? err.message : String(err);
-        await markPackage(db, pkg.sha256, 'failed', { code, message });
-        throw new PermanentJobError(code, `${pkg.name} ${pkg.version}: ${message}`, { cause: err });
+        await markPackage(db, pkg.sha256, 'failed', reason);
+        throw new PermanentJobError(reason.code, `${pkg.name} ${pkg.version}: ${reason.message}`, {
+          cause: err,
+        });
       }
+      // Stays pending: the queue retries with backoff, and a later scan starts a new generation.
+      await recordIngestError(db, pkg.sha256, reason).catch(() => undefined);
       throw err;
     } finally {
-      if (file) await rm(file.path, { force: true });
+      await file?.remove();
     }
   };
 }

@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import {
+  bumpIngestGeneration,
   getMirror,
   getSuiteState,
+  pendingPackages,
   recordScan,
   recordSeenPackage,
   saveSuiteState,
+  type Database,
   type Mirror,
+  type PendingPackage,
 } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
 import {
@@ -15,11 +19,10 @@ import {
   scanApt,
   scanRpm,
   type AptScanResult,
-  type Candidate,
   type Downloader,
   type RpmScanResult,
 } from '@btfwatch/mirror';
-import type { Processor } from '../queue/types.ts';
+import type { JobQueue, Processor } from '../queue/types.ts';
 import { PermanentJobError } from '../queue/types.ts';
 import { emitEvent } from '../webhooks/deliveries.ts';
 import type { ProcessorDeps } from './index.ts';
@@ -68,23 +71,52 @@ async function scanSuite(
   );
 }
 
-function ingestPayload(mirror: Mirror, suite: string, c: Candidate) {
+function ingestPayload(mirror: Mirror, p: PendingPackage) {
   return {
     mirrorId: mirror.id,
-    suite,
-    url: c.url,
-    sha256: c.sha256,
-    size: c.size,
-    name: c.name,
-    version: c.version,
-    arch: c.arch,
-    format: mirror.kind === 'apt' ? ('deb' as const) : ('rpm' as const),
-    role: c.role,
-    source: c.source.name,
-    sourceVersion: c.source.version,
-    depends: c.depends,
-    provides: c.provides,
+    suite: p.suite,
+    url: p.url,
+    sha256: p.pkg.sha256,
+    size: p.pkg.size,
+    name: p.pkg.name,
+    version: p.pkg.version,
+    arch: p.pkg.arch,
+    format: p.pkg.format,
+    role: p.pkg.role,
+    source: p.pkg.source ?? undefined,
+    sourceVersion: p.pkg.sourceVersion ?? undefined,
+    depends: p.pkg.depends,
+    provides: p.pkg.provides,
   };
+}
+
+/**
+ * Makes sure every package the mirror lists that is not ingested yet has a live ingest job: a package
+ * new to this scan gets its first one; one whose job failed (retries used up on transient faults, or
+ * lost) gets a job under its next generation. Packages that failed for good (malformed) are not pending
+ * and are left alone.
+ */
+async function queuePendingIngests(
+  db: Database,
+  queue: JobQueue,
+  mirror: Mirror,
+): Promise<{ queued: number; retried: number }> {
+  let queued = 0;
+  let retried = 0;
+  for (const p of await pendingPackages(db, mirror.id)) {
+    let generation = p.pkg.ingestGeneration;
+    const job = await queue.get(jobIds.ingest(p.pkg.sha256, generation));
+    if (job && job.state !== 'failed') continue;
+    if (job) {
+      generation = await bumpIngestGeneration(db, p.pkg.sha256, generation);
+      retried++;
+    }
+    await queue.enqueue('ingest-package', ingestPayload(mirror, p), {
+      jobId: jobIds.ingest(p.pkg.sha256, generation),
+    });
+    queued++;
+  }
+  return { queued, retried };
 }
 
 /**
@@ -98,7 +130,6 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
     if (!mirror)
       throw new PermanentJobError('MIRROR_NOT_FOUND', `mirror ${job.data.mirrorId} does not exist`);
     let found = 0;
-    let queued = 0;
     const summary: Array<Record<string, unknown>> = [];
     try {
       for (const [i, suite] of mirror.suites.entries()) {
@@ -107,7 +138,7 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
         if (result.changed) {
           for (const c of result.packages) {
             found++;
-            const row = await recordSeenPackage(
+            await recordSeenPackage(
               db,
               {
                 sha256: c.sha256,
@@ -124,12 +155,6 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
               },
               { mirrorId: mirror.id, suite, url: c.url },
             );
-            if (row.status === 'pending') {
-              await deps.queue.enqueue('ingest-package', ingestPayload(mirror, suite, c), {
-                jobId: jobIds.ingest(c.sha256),
-              });
-              queued++;
-            }
           }
         }
         const stateJson = JSON.stringify(result.state);
@@ -162,11 +187,22 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
           suites: i + 1,
           of: mirror.suites.length,
           packagesFound: found,
-          ingestsQueued: queued,
         });
       }
+      const ingests = await queuePendingIngests(db, deps.queue, mirror);
+      await job.updateProgress({
+        suites: mirror.suites.length,
+        of: mirror.suites.length,
+        packagesFound: found,
+        ingestsQueued: ingests.queued,
+      });
       await recordScan(db, mirror.id, deps.now(), null);
-      return { suites: summary, packagesFound: found, ingestsQueued: queued };
+      return {
+        suites: summary,
+        packagesFound: found,
+        ingestsQueued: ingests.queued,
+        ingestsRetried: ingests.retried,
+      };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await recordScan(db, mirror.id, deps.now(), message);

@@ -1,0 +1,59 @@
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DownloadedFile, Downloader, ExpectedFile } from '@btfwatch/mirror';
+
+export interface DownloadProgress {
+  /** Bytes received (and written) so far. */
+  bytes: number;
+}
+
+/** A verified download in a directory of its own; `remove` deletes both. */
+export interface ScratchDownload extends DownloadedFile {
+  remove(): Promise<void>;
+}
+
+/**
+ * Downloads into a fresh directory under `scratchDir` and reports the bytes received while the body
+ * streams. The downloader writes the body to a `.partial` file there before verifying it, so its size is
+ * the count (the downloader has no progress callback of its own).
+ */
+export async function downloadWithProgress(
+  downloader: Downloader,
+  url: string,
+  expect: ExpectedFile,
+  scratchDir: string,
+  onProgress: (p: DownloadProgress) => void | Promise<void>,
+  intervalMs = 250,
+): Promise<ScratchDownload> {
+  const dir = await mkdtemp(join(scratchDir, 'ingest-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  let last = -1;
+  let stopped = false;
+  let polling: Promise<void> = Promise.resolve();
+  const poll = async (): Promise<void> => {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let bytes = 0;
+    for (const name of names) {
+      if (!name.endsWith('.partial')) continue;
+      bytes += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+    }
+    if (!stopped && bytes !== last && bytes > 0) {
+      last = bytes;
+      await onProgress({ bytes });
+    }
+  };
+  const timer = setInterval(() => {
+    polling = polling.then(poll).catch(() => undefined);
+  }, intervalMs);
+  try {
+    const file = await downloader.download(url, expect, { dir });
+    return { ...file, remove };
+  } catch (err) {
+    await remove();
+    throw err;
+  } finally {
+    stopped = true;
+    clearInterval(timer);
+    await polling;
+  }
+}
