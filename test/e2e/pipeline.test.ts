@@ -1,14 +1,20 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { basePairs, kernelBuilds, queryRows, selectModuleBuilds } from '@btfwatch/db';
+import { createEvaluator } from '@btfwatch/worker';
+import { eq, sql } from 'drizzle-orm';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { sha256 } from '../support/hash.ts';
-import { startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
+import { buildDeb, startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
 import { MODES, authHeader, startTestService, type TestService } from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
-import { RELEASES, vmlinuxBtf } from '../support/fixtures.ts';
+import { RELEASES, moduleElf, vmlinuxBtf } from '../support/fixtures.ts';
 
-async function addMirror(svc: TestService, mirror: MirrorHandle, suite = 'bookworm-security') {
+const SUITE = 'bookworm-security';
+const OOT_PACKAGE = 'dummy-modules-6.1.0-56-amd64';
+
+async function addMirror(svc: TestService, mirror: MirrorHandle) {
   const res = await svc.app.inject({
     method: 'POST',
     url: '/v1/mirrors',
@@ -16,7 +22,7 @@ async function addMirror(svc: TestService, mirror: MirrorHandle, suite = 'bookwo
     payload: {
       kind: 'apt',
       url: mirror.aptUrl,
-      suites: [suite],
+      suites: [SUITE],
       keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
     },
   });
@@ -37,37 +43,97 @@ async function scan(svc: TestService, mirrorId: number) {
   return job.json();
 }
 
+/**
+ * 6.1.0-56's vmlinux BTF with one base string changed in place ("list_head" → "list_hexd"): the same
+ * nr_types and str_len, so 56's modules pass the kernel's checks on it, but every type that reaches
+ * struct list_head means something else — what a rebuild with a changed struct does silently.
+ */
+function equalCountsVariant(btf: Buffer): Buffer {
+  const copy = Buffer.from(btf);
+  const hdrLen = copy.readUInt32LE(4);
+  const strOff = hdrLen + copy.readUInt32LE(16);
+  const strLen = copy.readUInt32LE(20);
+  const strings = copy.subarray(strOff, strOff + strLen);
+  const at = strings.indexOf(Buffer.from('\0list_head\0'));
+  assert.ok(at >= 0, 'the fixture has a list_head string');
+  strings.write('list_hexd', at + 1, 'latin1');
+  return copy;
+}
+
+const sorted = (list: string[]) => [...list].sort();
+
+type Item = { module: { name: string }; btf: string; abi: string; evidence: Record<string, unknown> };
+
+let work: ReturnType<typeof tempDir>;
+let b55: { image: string; headers: string };
+let b56: { image: string; headers: string };
+let variant: { image: string; headers: string };
+let oot: string;
+
+before(async () => {
+  work = tempDir();
+  b55 = await buildKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }, work.path);
+  b56 = await buildKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }, work.path);
+  // An upload of the same release and ABI (same symbol CRCs, same vermagic) whose vmlinux BTF differs at
+  // equal counts.
+  variant = await buildKernelDebs(
+    {
+      from: RELEASES.bookworm56,
+      version: '6.1.192-3',
+      btf: equalCountsVariant(vmlinuxBtf(RELEASES.bookworm56)),
+    },
+    work.path,
+  );
+  // A separate module package built for 6.1.192-2 (its dummy.ko carries 56's BTF).
+  oot = await buildDeb(
+    {
+      name: OOT_PACKAGE,
+      version: '1.0-1',
+      section: 'misc',
+      depends: `linux-image-${RELEASES.bookworm56}-unsigned (= 6.1.192-2)`,
+      files: {
+        [`lib/modules/${RELEASES.bookworm56}/updates/dkms/dummy.ko`]: moduleElf(
+          RELEASES.bookworm56,
+          'dummy.ko',
+        ),
+      },
+    },
+    work.path,
+  );
+});
+
+after(() => work?.remove());
+
 for (const mode of MODES) {
   test(
-    `${mode}: scan a loopback mirror with two real kernel builds, ingest, evaluate, query`,
-    { timeout: 300_000 },
+    `${mode}: scan a loopback mirror of real kernel builds as they arrive, ingest, evaluate, alert, query`,
+    { timeout: 400_000 },
     async () => {
-      const work = tempDir();
-      const b55 = await buildKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }, work.path);
-      const b56 = await buildKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }, work.path);
       const mirror = await startMirror({
-        apt: {
-          suites: { 'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers] } },
-        },
+        apt: { suites: { [SUITE]: { packages: [b56.image, b56.headers, variant.image, variant.headers] } } },
       });
       const svc = await startTestService(mode).catch(async (err: unknown) => {
         await mirror.close();
         throw err;
       });
+      const get = async (url: string) => {
+        const res = await svc.app.inject({ url });
+        assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+        return res.json();
+      };
       try {
         const { id: mirrorId } = await addMirror(svc, mirror);
-        const scanJob = await scan(svc, mirrorId);
-        assert.equal(scanJob.result.packagesFound, 4);
+        const first = await scan(svc, mirrorId);
+        assert.equal(first.result.packagesFound, 4);
 
-        const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items as Array<
-          Record<string, unknown>
-        >;
+        let kernels = (await get('/v1/kernels')).items as Array<Record<string, unknown>>;
         assert.equal(kernels.length, 2);
-        const k56 = kernels.find((k) => k.release === RELEASES.bookworm56)!;
-        const k55 = kernels.find((k) => k.release === RELEASES.bookworm55)!;
+        const k56 = kernels.find((k) => k.version === '6.1.192-2')!;
+        const k56b = kernels.find((k) => k.version === '6.1.192-3')!;
+        assert.equal(k56.release, RELEASES.bookworm56);
+        assert.equal(k56b.release, RELEASES.bookworm56);
         assert.equal(k56.baseBtfSha256, sha256(vmlinuxBtf(RELEASES.bookworm56)));
         assert.equal(k56.nrTypes, 100751);
-        assert.equal(k55.nrTypes, 100800);
         assert.equal(k56.kernelVersion, '6.1.192');
         assert.deepEqual(k56.config, {
           DEBUG_INFO_BTF: true,
@@ -76,39 +142,86 @@ for (const mode of MODES) {
           MODVERSIONS: true,
         });
         assert.ok((k56.exportedSymbols as number) > 20000);
+        assert.notEqual(k56b.baseBtfSha256, k56.baseBtfSha256);
+        assert.deepEqual([k56b.nrTypes, k56b.strLen], [k56.nrTypes, k56.strLen], 'equal counts');
+
+        // The equal-counts upload: 56's modules pass its checks, but those reaching list_head would read
+        // wrong types. Never compatible: corrupt, with the references that changed as evidence.
+        const onVariant = (
+          await get(
+            `/v1/compat?kernel=${k56b.id}&package=linux-image-6.1.0-56-amd64-unsigned&version=6.1.192-2`,
+          )
+        ).items as Item[];
+        assert.equal(onVariant.length, 12);
+        const verdictOf = new Map(onVariant.map((v) => [v.module.name, v]));
+        assert.equal(verdictOf.get('overlay')?.btf, 'corrupt');
+        assert.equal(verdictOf.get('overlay')?.abi, 'compatible');
+        assert.equal(verdictOf.get('nls_cp437')?.btf, 'equivalent', 'nothing it references changed');
+        for (const v of onVariant) {
+          const refs = v.evidence.references as { changedTypeCount: number; changedStringCount: number };
+          const changed = refs.changedTypeCount + refs.changedStringCount;
+          assert.equal(v.btf, changed > 0 ? 'corrupt' : 'equivalent', `${v.module.name}: ${changed} changed`);
+        }
+        assert.equal(onVariant.filter((v) => v.btf === 'corrupt').length, 10);
+        // Each direction's diff was stored once, for any process evaluating the pair again.
+        const pairs = await svc.database.db.select().from(basePairs);
+        assert.deepEqual(
+          pairs.map((p) => `${p.fromSha256}>${p.toSha256}`).sort(),
+          [`${k56.baseBtfSha256}>${k56b.baseBtfSha256}`, `${k56b.baseBtfSha256}>${k56.baseBtfSha256}`].sort(),
+        );
+        assert.ok(pairs.every((p) => p.changedTypes > 0));
+
+        // One alert each way: the upload keeps 56's modules loadable and breaks their BTF, and so does 56
+        // for the upload's own modules (the same release: hosts move between them).
+        const causes = async () =>
+          ((await get('/v1/alerts')).items as Array<Record<string, unknown>>)
+            .map((a) => `${a.kernelId} ${a.cause} ${a.severity} ${a.affectedModules}`)
+            .sort();
+        assert.deepEqual(
+          await causes(),
+          sorted([
+            `${k56.id} btf_break:kernel-${k56b.id} critical 10`,
+            `${k56b.id} btf_break:kernel-${k56.id} critical 10`,
+          ]),
+        );
+
+        // Later, the older 6.1.0-55 build arrives.
+        const firstPackages = [b56.image, b56.headers, variant.image, variant.headers];
+        await mirror.update({
+          apt: { suites: { [SUITE]: { packages: [b55.image, b55.headers, ...firstPackages] } } },
+        });
+        const second = await scan(svc, mirrorId);
+        assert.equal(second.result.packagesFound, 6);
+        assert.equal(second.result.ingestsQueued, 2);
+
+        kernels = (await get('/v1/kernels')).items;
+        assert.equal(kernels.length, 3);
+        const k55 = kernels.find((k) => k.release === RELEASES.bookworm55)!;
+        assert.equal(k55.nrTypes, 100800);
 
         // What a host gets from `sha256sum /sys/kernel/btf/vmlinux` finds its kernel.
-        const byBtf = await svc.app.inject({ url: `/v1/kernels/by-btf/${k55.baseBtfSha256}` });
-        assert.equal(byBtf.json().items[0].id, k55.id);
+        assert.equal((await get(`/v1/kernels/by-btf/${k55.baseBtfSha256}`)).items[0].id, k55.id);
 
         // Same build: identical.
         const same = (
-          await svc.app.inject({
-            url: `/v1/compat?kernel=${k56.id}&package=linux-image-6.1.0-56-amd64-unsigned`,
-          })
-        ).json();
-        assert.equal(same.items.length, 12);
-        assert.ok(
-          same.items.every(
-            (v: { btf: string; load: string }) => v.btf === 'identical' && v.load === 'loads-with-btf',
-          ),
-        );
+          await get(
+            `/v1/compat?kernel=${k56.id}&package=linux-image-6.1.0-56-amd64-unsigned&version=6.1.192-2`,
+          )
+        ).items as Array<{ btf: string; load: string }>;
+        assert.equal(same.length, 12);
+        assert.ok(same.every((v) => v.btf === 'identical' && v.load === 'loads-with-btf'));
 
         // The real cross-build pair: 55's modules on 56 are rejected with the kernel's log lines.
         const cross = (
-          await svc.app.inject({
-            url: `/v1/compat?kernel=${k56.baseBtfSha256}&package=linux-image-6.1.0-55-amd64-unsigned&module=overlay`,
-          })
-        ).json();
-        assert.equal(cross.items.length, 1);
-        const overlay = cross.items[0];
+          await get(
+            `/v1/compat?kernel=${k56.baseBtfSha256}&package=linux-image-6.1.0-55-amd64-unsigned&module=overlay`,
+          )
+        ).items;
+        assert.equal(cross.length, 1);
+        const overlay = cross[0];
         assert.equal(overlay.btf, 'rejected');
         assert.equal(overlay.abi, 'compatible');
         assert.equal(overlay.load, 'loads-without-btf');
-        assert.ok(
-          overlay.evidence.kernelLog.includes('failed to validate module [overlay] BTF: -22'),
-          overlay.evidence.kernelLog.join('\n'),
-        );
         // The lines dmesg shows for overlay on 6.1.0-56 (checked under QEMU by test/kernel-ground-truth.test.ts).
         assert.deepEqual(overlay.evidence.kernelLog.slice(-4), [
           'BPF:  ',
@@ -119,31 +232,90 @@ for (const mode of MODES) {
 
         // 56's modules on 55 (older, so computed on request): rejected, or corrupt where the kernel's checks pass.
         const back = (
-          await svc.app.inject({
-            url: `/v1/compat?kernel=${k55.id}&package=linux-image-6.1.0-56-amd64-unsigned`,
-          })
-        ).json();
-        const byName = new Map(
-          back.items.map((v: { module: { name: string }; btf: string }) => [v.module.name, v.btf]),
-        );
+          await get(
+            `/v1/compat?kernel=${k55.id}&package=linux-image-6.1.0-56-amd64-unsigned&version=6.1.192-2`,
+          )
+        ).items as Item[];
+        const byName = new Map(back.map((v) => [v.module.name, v.btf]));
         assert.equal(byName.get('nls_cp437'), 'corrupt');
         assert.equal(byName.get('overlay'), 'rejected');
-        assert.ok(back.items.every((v: { btf: string }) => v.btf === 'rejected' || v.btf === 'corrupt'));
+        assert.ok(back.every((v) => v.btf === 'rejected' || v.btf === 'corrupt'));
 
-        // The ABI-compatible upload 56 breaks 55's BTF: exactly one alert, for 56.
-        const alerts = (await svc.app.inject({ url: '/v1/alerts' })).json().items;
-        assert.equal(alerts.length, 1);
-        assert.equal(alerts[0].kernelId, k56.id);
-        assert.equal(alerts[0].affectedModules, 12);
+        // The older build arriving late still gets its alerts: both 6.1.0-56 uploads keep 55's modules
+        // loadable (modversions match; vermagic differs only in the release) and break their BTF.
+        assert.deepEqual(
+          await causes(),
+          sorted([
+            `${k56.id} btf_break:kernel-${k55.id} warning 12`,
+            `${k56.id} btf_break:kernel-${k56b.id} critical 10`,
+            `${k56b.id} btf_break:kernel-${k55.id} warning 12`,
+            `${k56b.id} btf_break:kernel-${k56.id} critical 10`,
+          ]),
+        );
 
-        // Scanning again changes nothing and raises nothing new.
+        // Then a separate module package built for 6.1.192-2 arrives on its own.
+        await mirror.update({
+          apt: { suites: { [SUITE]: { packages: [b55.image, b55.headers, ...firstPackages, oot] } } },
+        });
+        const third = await scan(svc, mirrorId);
+        assert.equal(third.result.ingestsQueued, 1);
+        // Its build base: the kernel build its pinned dependency names, confirmed by validating against it.
+        const ootOn56 = (await get(`/v1/compat?kernel=${k56.id}&package=${OOT_PACKAGE}`)).items as Item[];
+        assert.equal(ootOn56.length, 1);
+        assert.equal(ootOn56[0]!.btf, 'identical');
+        assert.deepEqual(ootOn56[0]!.evidence.buildBase, {
+          sha256: k56.baseBtfSha256,
+          nrTypes: k56.nrTypes,
+          strLen: k56.strLen,
+          how: 'validated',
+        });
+        // Evaluated on every kernel build it matters to (same release) without being asked: on the
+        // equal-counts upload it is corrupt, and raises that upload's second alert.
+        const ootOnVariant = (await get(`/v1/compat?kernel=${k56b.id}&package=${OOT_PACKAGE}`))
+          .items as Item[];
+        assert.equal(ootOnVariant[0]!.btf, 'corrupt');
+        assert.deepEqual(
+          await causes(),
+          sorted([
+            `${k56.id} btf_break:kernel-${k55.id} warning 12`,
+            `${k56.id} btf_break:kernel-${k56b.id} critical 10`,
+            `${k56b.id} btf_break:kernel-${k55.id} warning 12`,
+            `${k56b.id} btf_break:kernel-${k56.id} critical 10`,
+            `${k56b.id} btf_break:package-${OOT_PACKAGE} critical 1`,
+          ]),
+        );
+
+        // Another evaluator (as in another worker process) reads the stored pair diff instead of computing it.
+        const fresh = createEvaluator(svc.database);
+        const [kernelRow] = await svc.database.db
+          .select()
+          .from(kernelBuilds)
+          .where(eq(kernelBuilds.id, k56b.id as number));
+        const own56 = await selectModuleBuilds(svc.database.db, { kernelBuildIds: [k56.id as number] });
+        const again = await fresh.evaluate(await fresh.kernelContext(kernelRow!), own56);
+        assert.equal(fresh.pairs.computed, 0);
+        assert.deepEqual(
+          again.map((v) => [v.module.name, v.row.btf]).sort(),
+          onVariant.map((v) => [v.module.name, v.btf]).sort(),
+        );
+
+        const jobs = await svc.queue.list({ names: ['evaluate-kernel'], limit: 500 });
+        assert.ok(jobs.length > 0);
+        for (const j of jobs) assert.equal(j.state, 'completed', `${j.id}: ${j.error}`);
+
+        // Scanning again changes nothing, queues no evaluation and raises nothing new.
         await scan(svc, mirrorId);
-        assert.equal((await svc.app.inject({ url: '/v1/alerts' })).json().items.length, 1);
-        assert.equal((await svc.app.inject({ url: '/v1/kernels' })).json().items.length, 2);
+        assert.equal((await svc.queue.list({ names: ['evaluate-kernel'], limit: 500 })).length, jobs.length);
+        assert.equal((await get('/v1/alerts')).items.length, 5);
+        assert.equal((await get('/v1/kernels')).items.length, 3);
+        const [count] = await queryRows<{ n: number }>(
+          svc.database.db,
+          sql`select count(*)::int as n from base_pairs`,
+        );
+        assert.equal(count?.n, 2, 'each pair diff is computed once');
       } finally {
         await svc.close();
         await mirror.close();
-        work.remove();
       }
     },
   );

@@ -111,6 +111,28 @@ test(
       assert.equal(mb!.n, 36, 'each module build stored once');
       const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items;
       assert.equal(kernels.length, 3);
+
+      // Each evaluation ran once, however the two workers raced: every job (one per kernel build and
+      // inputs) completed on its first attempt, and each ABI-compatible break (55's modules on the two
+      // later uploads) was raised once.
+      const evaluations = await svc.queue.list({ names: ['evaluate-kernel'], limit: 200 });
+      assert.ok(evaluations.length >= 3);
+      for (const job of evaluations) {
+        assert.equal(job.state, 'completed', `${job.id}: ${job.error}`);
+        assert.equal(job.attempts, 1, `${job.id} ran once`);
+        assert.equal(job.id, `evaluate-kernel.${job.data.kernelBuildId}.${job.data.inputs}`);
+      }
+      const id = (release: string) => kernels.find((k: { release: string }) => k.release === release).id;
+      const alerts = await queryRows<{ kernel_build_id: number; cause: string }>(
+        db,
+        sql`select kernel_build_id, cause from alerts order by kernel_build_id`,
+      );
+      assert.deepEqual(
+        alerts,
+        ['6.1.0-56-amd64', '6.1.0-57-amd64']
+          .map((r) => ({ kernel_build_id: id(r), cause: `btf_break:kernel-${id('6.1.0-55-amd64')}` }))
+          .sort((a, b) => a.kernel_build_id - b.kernel_build_id),
+      );
       for (const w of workers.splice(0)) assert.equal(await w.stop(), 0, 'workers stop cleanly on SIGTERM');
     } finally {
       for (const w of workers) await w.stop('SIGKILL');
