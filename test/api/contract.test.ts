@@ -464,6 +464,18 @@ test('tokens: with a read token every non-public operation answers a declared 40
       assert.equal(res.statusCode, 401, `${op.operationId}: ${res.body}`);
       assertError(res, 401, 'UNAUTHORIZED');
     }
+    // Security comes before validation and the body: no validation message, no upload read.
+    assertError(await svc.app.inject({ url: '/v1/compat' }), 401, 'UNAUTHORIZED');
+    assertError(
+      await svc.app.inject({
+        method: 'POST',
+        url: '/v1/compat/check?kernel=1',
+        headers: OCTET,
+        payload: Buffer.alloc(svc.config.uploadLimitBytes + 1),
+      }),
+      401,
+      'UNAUTHORIZED',
+    );
     // Public operations stay public.
     for (const op of operations().filter((o) => o.security.length === 0)) {
       const res = await call(svc, op);

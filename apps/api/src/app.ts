@@ -11,7 +11,7 @@ import type { ApiDeps } from './deps.ts';
 import { loadOpenapi } from './openapi.ts';
 import { installErrorHandler } from './plugins/error-handler.ts';
 import { installMetrics } from './plugins/metrics.ts';
-import { securityHandlers } from './plugins/auth.ts';
+import { securityHook, type SecurityRequirement } from './plugins/auth.ts';
 import { dashboard } from './plugins/dashboard.ts';
 import { routeHandlers } from './routes/index.ts';
 import { ApiError } from './errors.ts';
@@ -33,6 +33,16 @@ function cachedBaseDiff(capacity = 16): (a: Btf, b: Btf) => Record<string, unkno
     if (cache.size > capacity) cache.delete(cache.keys().next().value!);
     return diff;
   };
+}
+
+/** Each operation's security requirements: its own, else the document's. */
+function operationSecurity(spec: Record<string, unknown>): Map<string, SecurityRequirement[]> {
+  const global = (spec.security ?? []) as SecurityRequirement[];
+  const out = new Map<string, SecurityRequirement[]>();
+  for (const item of Object.values(spec.paths as Record<string, Record<string, unknown>>))
+    for (const op of Object.values(item) as Array<{ operationId?: string; security?: SecurityRequirement[] }>)
+      if (op.operationId) out.set(op.operationId, op.security ?? global);
+  return out;
 }
 
 export interface BuildOptions {
@@ -107,14 +117,17 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
     });
 
   const handlers = routeHandlers();
+  const security = operationSecurity(specification);
   await app.register(openapiGlue, {
     specification,
-    securityHandlers: securityHandlers(deps.config),
     operationResolver: (operationId: string) => {
       const handler = handlers[operationId];
       // A contract operation without an implementation is a build error, not a runtime 500.
       if (!handler) throw new Error(`openapi.yaml operation ${operationId} has no handler`);
-      return handler;
+      // Security is ours (not the glue's preHandler), so it runs first: see securityHook.
+      const preParsing = securityHook(deps.config, security.get(operationId) ?? []);
+      // Glue spreads these over the route it builds; its type wants a whole RouteOptions (method, url too).
+      return (preParsing ? { handler, preParsing } : handler) as never;
     },
   });
   await app.register(dashboard);
