@@ -213,7 +213,6 @@ function synthetic(littleEndian: boolean): Uint8Array {
 
 test(`fuzz: ${CASES} mutated blobs only ever succeed or throw BtfError`, { timeout: 120_000 }, () => {
   const rand = rng(SEED);
-  const started = performance.now();
   const counts = { ok: 0, rejected: 0 };
   const seeds: Array<{ name: string; bytes: Uint8Array; base?: Btf; weight: number }> = [
     ...modules.map((bytes, i) => ({ name: `module ${i}`, bytes, base: base55, weight: 40 })),
@@ -236,8 +235,6 @@ test(`fuzz: ${CASES} mutated blobs only ever succeed or throw BtfError`, { timeo
   // Both outcomes must occur, or the mutations are too weak (or too strong) to test anything.
   assert.ok(counts.ok > CASES / 20, `parsed ${counts.ok}`);
   assert.ok(counts.rejected > CASES / 20, `rejected ${counts.rejected}`);
-  const seconds = (performance.now() - started) / 1000;
-  assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
 });
 
 test('fuzz: mutated vmlinux BTF (header, records, truncation)', { timeout: 120_000 }, () => {

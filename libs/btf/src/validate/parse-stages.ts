@@ -93,8 +93,10 @@ export function parseStrings(btf: KernelBtf, log: KernelLog): StageFailure | und
   return undefined;
 }
 
-const MODIFIERS = new Set([8, 9, 10, 11, 18]); // TYPEDEF VOLATILE CONST RESTRICT TYPE_TAG
+/** TYPEDEF VOLATILE CONST RESTRICT TYPE_TAG, as a bit per kind. */
+const MODIFIERS = (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 18);
 const TYPE_TAG = 18;
+const isModifier = (kind: number) => ((MODIFIERS >>> kind) & 1) === 1;
 
 /**
  * btf_check_type_tags (5.17+): every modifier chain starting in this blob is at most 32 long, and type
@@ -106,15 +108,16 @@ export function checkModifierChains(btf: KernelBtf, log: KernelLog): StageFailur
   if (mode === 'none') return undefined;
   let goodId = btf.startId - 1;
   const n = btf.totalTypes;
-  const kindOf = (info: number) => btf.kindOf(info);
   for (let i = btf.startId; i < n; i++) {
-    let t = btf.typeWords(i);
-    if (!t) return { code: 'DANGLING_MODIFIER', errno: EINVAL, message: `type [${i}] not found`, typeId: i };
-    if (!MODIFIERS.has(kindOf(t.info))) continue;
+    let info = btf.typeInfo(i);
+    if (info < 0)
+      return { code: 'DANGLING_MODIFIER', errno: EINVAL, message: `type [${i}] not found`, typeId: i };
+    let kind = btf.kindOf(info);
+    if (!isModifier(kind)) continue;
     let chainLimit = 32;
     let curId = i;
-    let inTags = kindOf(t.info) === TYPE_TAG;
-    while (MODIFIERS.has(kindOf(t.info))) {
+    let inTags = kind === TYPE_TAG;
+    while (isModifier(kind)) {
       if (!chainLimit--) {
         log.vlog('Max chain length or cycle detected');
         return {
@@ -125,7 +128,7 @@ export function checkModifierChains(btf: KernelBtf, log: KernelLog): StageFailur
         };
       }
       if (mode === 'type-tags') {
-        if (kindOf(t.info) === TYPE_TAG) {
+        if (kind === TYPE_TAG) {
           if (!inTags) {
             log.vlog("Type tags don't precede modifiers");
             return {
@@ -140,9 +143,10 @@ export function checkModifierChains(btf: KernelBtf, log: KernelLog): StageFailur
         }
       }
       if (curId <= goodId) break;
-      curId = t.sizeOrType;
-      const next = btf.typeWords(curId);
-      if (!next) {
+      const next = btf.typeRef(curId);
+      curId = next;
+      info = btf.typeInfo(curId);
+      if (info < 0) {
         // btf_type_by_id returned NULL: -EINVAL without a log line.
         return {
           code: 'DANGLING_MODIFIER',
@@ -151,7 +155,7 @@ export function checkModifierChains(btf: KernelBtf, log: KernelLog): StageFailur
           typeId: i,
         };
       }
-      t = next;
+      kind = btf.kindOf(info);
     }
     goodId = i;
   }
