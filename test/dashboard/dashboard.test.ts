@@ -23,8 +23,8 @@ interface Kernel {
 }
 
 /**
- * The real processors, except that the scan job waits after its first real progress report (its ingests are
- * queued by then and run meanwhile) until the test lets it go: a running job the page can be watched showing.
+ * The real processors, except that the scan job waits after its first progress report that counts queued
+ * ingests (they run meanwhile) until the test lets it go: a running job the page can be watched showing.
  * (Holding an ingest instead would reorder ingestion, which changes what gets evaluated.)
  */
 function holdScan(processors: Processors) {
@@ -44,7 +44,7 @@ function holdScan(processors: Processors) {
           ...job,
           updateProgress: async (progress) => {
             await job.updateProgress(progress);
-            if (!first) return;
+            if (!first || typeof progress.ingestsQueued !== 'number') return;
             first = false;
             reached();
             await gate;
@@ -199,10 +199,13 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 
-  test('live progress: admin token asked once, a running scan shows a progress bar, the matrix fills in', async () => {
+  test('live progress: admin token asked once, a running scan shows a progress bar, the matrix fills in, the alerts feed updates itself', async () => {
     const w = await openPage(browser, base);
+    const feed = await openPage(browser, base);
     try {
       const { page } = w;
+      await feed.page.goto(`${base}/#/alerts`);
+      await feed.page.getByText('No alerts.', { exact: false }).waitFor();
       await page.goto(`${base}/`);
       await page.getByText('No kernel builds with BTF yet').waitFor();
       const strip = page.locator('.jobs-strip');
@@ -219,7 +222,7 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       await startScan();
       await within(hold.held, 60_000, 'the scan job reports progress');
       const job = strip.locator('li.job[data-name="scan-mirror"]');
-      await job.waitFor({ timeout: 15_000 });
+      await job.waitFor({ timeout: 30_000 });
       const bar = job.locator('progress');
       assert.equal(
         await bar.getAttribute('aria-label'),
@@ -239,7 +242,24 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       await page.locator('table.matrix tr.kernel').nth(1).waitFor({ timeout: 15_000 });
       assert.equal(await page.locator('#header-jobs a').count(), 0);
       assertClean(w);
+
+      // The alerts page open since before the scan shows the alert the scan raised, without a reload.
+      const [alert] = (await svc.app.inject({ url: '/v1/alerts' })).json().items;
+      assert.ok(alert, 'the scan raised an alert');
+      const row = feed.page.locator(`table.alerts tr[data-alert="${alert.id}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      assert.match((await row.getAttribute('class')) ?? '', /\bnew\b/);
+      assert.equal(await feed.page.locator('table.alerts tbody tr').count(), 1);
+      await feed.page.getByText('1 alert.').waitFor();
+      assert.match((await feed.page.locator('.alerts-news').textContent()) ?? '', /^1 new alert at /);
+      assert.equal(
+        await feed.page.evaluate('performance.getEntriesByType("navigation").length'),
+        1,
+        'no reload',
+      );
+      assertClean(feed);
     } finally {
+      await feed.close();
       await w.close();
     }
   });
@@ -319,6 +339,8 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       // The kernel with the alert is marked, linking to it.
       const mark = page.locator(`tr[data-release="${RELEASES.bookworm56}"] a.alert-mark`);
       assert.match((await mark.getAttribute('href')) ?? '', /^#\/alerts\/\d+$/);
+      assert.equal(await mark.getAttribute('data-count'), '1');
+      assert.equal(await page.locator(`tr[data-release="${RELEASES.bookworm55}"] a.alert-mark`).count(), 0);
       await screenshot(page, 'matrix');
 
       // Hovering a cell shows its verdict counts.
@@ -488,6 +510,42 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       await page.goto(`${base}/#/matrix?suite=bookworm-security&distro=debian&arch=amd64`);
       await page.locator('table.matrix tr.kernel').nth(1).waitFor();
       assert.equal(await page.getByLabel('suite').inputValue(), 'bookworm-security');
+
+      // Verdict filter: only builds and packages with corrupt module builds (56's modules on 55, computed
+      // on request here should the keyboard test not have run).
+      await svc.app.inject({ url: `/v1/compat?kernel=${k55.id}&package=${IMAGE_56}` });
+      await page.getByRole('checkbox', { name: 'corrupt' }).check();
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText('1 kernel build × 1 module package, with corrupt module builds.').waitFor();
+      assert.match(
+        page.url(),
+        /#\/matrix\?distro=debian&suite=bookworm-security&arch=amd64&verdict=corrupt$/,
+      );
+      assert.deepEqual(
+        await page
+          .locator('table.matrix tr.kernel')
+          .evaluateAll((rows) => rows.map((r) => r.dataset.release)),
+        [RELEASES.bookworm55],
+      );
+      assert.deepEqual(
+        await page.locator('table.matrix th.col').evaluateAll((ths) => ths.map((t) => t.dataset.package)),
+        [IMAGE_56],
+      );
+      assert.equal(
+        await (await cell(page, RELEASES.bookworm55, IMAGE_56)).getAttribute('data-worst'),
+        'corrupt',
+      );
+      await screenshot(page, 'matrix-verdict-filter');
+      // The URL alone restores it; two verdicts widen it to both builds and both packages.
+      await page.goto(`${base}/#/matrix?verdict=rejected,corrupt`);
+      await page
+        .getByText('2 kernel builds × 2 module packages, with rejected or corrupt module builds.')
+        .waitFor();
+      assert.equal(await page.getByRole('checkbox', { name: 'rejected' }).isChecked(), true);
+      assert.equal(await page.getByRole('checkbox', { name: 'corrupt' }).isChecked(), true);
+      assert.equal(await page.getByRole('checkbox', { name: 'identical' }).isChecked(), false);
+      await page.goto(`${base}/#/matrix?verdict=unverified`);
+      await page.getByText('No kernel builds with BTF match these filters.').waitFor();
       assertClean(w);
     } finally {
       await w.close();
@@ -509,7 +567,37 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       const idText = (await identity.textContent()) ?? '';
       assert.ok(idText.includes(k56.baseBtfSha256), 'base BTF hash in full');
       assert.ok(idText.includes('100,751') && idText.includes('1,794,309'), 'nr_types and str_len');
-      assert.ok(idText.includes('bookworm-security'), 'suites where seen');
+      assert.ok(idText.includes('bookworm-security'), 'suites');
+      // Where it was seen: the mirror, its suite, and when.
+      const seen = page.locator('section[aria-labelledby="seen-title"] table.locations');
+      assert.deepEqual(
+        await seen
+          .locator('tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent))),
+        [
+          [
+            `${mirror.aptUrl.replace(/\/$/, '')} (apt, debian)`,
+            'bookworm-security',
+            '2 of 2',
+            (await seen.locator('tbody td').nth(3).textContent())!,
+            (await seen.locator('tbody td').nth(4).textContent())!,
+          ],
+        ],
+      );
+      const detail = (await svc.app.inject({ url: `/v1/kernels/${k56.id}` })).json();
+      assert.equal(detail.locations.length, 1);
+      assert.equal(detail.locations[0].mirrorId, mirrorId);
+      for (const [i, field] of [
+        [3, 'firstSeenAt'],
+        [4, 'lastSeenAt'],
+      ] as const) {
+        const at = detail.locations[0][field] as string;
+        assert.ok(Date.parse(at) <= Date.now() && Date.now() - Date.parse(at) < 3_600_000, `${field} ${at}`);
+        assert.equal(
+          await seen.locator('tbody td').nth(i).textContent(),
+          `${at.slice(0, 16).replace('T', ' ')} UTC`,
+        );
+      }
       assert.ok(idText.includes('6.1.192-2') && idText.includes('6.1.192'), 'version and kernel version');
       const flags = page.locator('section[aria-labelledby="config-title"] tbody tr');
       assert.deepEqual(await flags.allTextContents(), [
@@ -582,7 +670,16 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       await packages.locator('table').waitFor({ timeout: 10_000 });
       const text = (await packages.textContent()) ?? '';
       assert.ok(text.includes(IMAGE_56) && text.includes('linux-headers-6.1.0-56-amd64'));
-      assertClean(w);
+      // Verdict counts come from the detail endpoint too.
+      const counts = w.page.locator('section[aria-labelledby="verdicts-title"] tbody tr');
+      assert.deepEqual(await counts.allTextContents(), [
+        '✗ rejectedloads without BTFABI compatible12',
+        '✓ identicalloads with BTFABI compatible12',
+      ]);
+      // A build that does not exist says so (no fallback to other endpoints).
+      await w.page.goto(`${base}/#/kernels/999999`);
+      await w.page.getByText('No kernel build #999999.').waitFor();
+      assertClean(w, [404]);
     } finally {
       await w.close();
     }
@@ -612,6 +709,14 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
       });
       await affected.locator('tbody tr').nth(11).waitFor();
       assert.equal(await affected.locator('tbody tr').count(), 12);
+      assert.equal(
+        await page.locator('p.alert-packages').textContent(),
+        `All verdicts of ${IMAGE_55} 6.1.192-1 (12 affected) on this kernel.`,
+      );
+      assert.deepEqual(
+        [...new Set(await affected.locator('tbody tr td:nth-child(5)').allTextContents())],
+        ['ABI compatible'],
+      );
       assert.equal(await page.locator('p.alert-summary').textContent(), alert.summary);
       assert.equal(
         await page.getByRole('link', { name: `kernel build #${k55.id}` }).getAttribute('href'),

@@ -85,7 +85,8 @@ export function describeJob(job) {
         value: typeof p.of === 'number' ? [p.suites ?? 0, p.of] : null,
         text:
           typeof p.of === 'number'
-            ? `${p.suites}/${p.of} suites · ${num(p.packagesFound)} packages found · ${num(p.ingestsQueued)} ingests queued`
+            ? `${p.suites}/${p.of} suites · ${num(p.packagesFound)} packages found` +
+              (typeof p.ingestsQueued === 'number' ? ` · ${num(p.ingestsQueued)} ingests queued` : '')
             : 'reading the indexes',
       };
     case 'ingest-package': {

@@ -5,6 +5,9 @@
 import { ApiError, getJson, isAbort } from './api.js';
 import { facts, h, heading, message, num, route, s, shortHash, table, when, replace } from './dom.js';
 import { BTF_VERDICTS, VERDICT, abiBadge, loadBadge, verdictBadge } from './verdicts.js';
+import { newestFirst } from './versions.js';
+
+const SIBLINGS_MAX = 1000;
 
 const FLAGS = ['DEBUG_INFO_BTF', 'DEBUG_INFO_BTF_MODULES', 'MODULE_ALLOW_BTF_MISMATCH', 'MODVERSIONS'];
 
@@ -166,19 +169,45 @@ function namedList(title, items, count) {
   );
 }
 
+/** Other builds of the same distro, arch and flavour with a base BTF, newest first (at most SIBLINGS_MAX). */
+async function siblings(k, signal) {
+  const found = [];
+  let cursor = null;
+  do {
+    const q = new URLSearchParams({ distro: k.distro, arch: k.arch, limit: '200' });
+    if (k.flavour) q.set('flavour', k.flavour);
+    if (cursor) q.set('cursor', cursor);
+    const page = await getJson(`/v1/kernels?${q}`, { signal });
+    for (const c of page.items)
+      if (c.id !== k.id && (c.flavour ?? null) === (k.flavour ?? null) && c.baseBtfSha256) found.push(c);
+    cursor = page.nextCursor;
+  } while (cursor && found.length < SIBLINGS_MAX);
+  return found.sort(newestFirst);
+}
+
 async function renderDiff(box, k, params, signal) {
   replace(box, h('p', { role: 'status' }, 'Looking for the previous build of this flavour…'));
-  const q = new URLSearchParams({ distro: k.distro, arch: k.arch, limit: '50', cursor: String(k.id) });
-  if (k.flavour) q.set('flavour', k.flavour);
-  const older = await getJson(`/v1/kernels?${q}`, { signal });
-  const candidates = older.items.filter(
-    (c) => (c.flavour ?? null) === (k.flavour ?? null) && c.baseBtfSha256,
-  );
-  const chosen = Number(params.get('diff')) || candidates[0]?.id;
+  const candidates = await siblings(k, signal);
+  // The previous build is the newest one older than this (by package version, not by when it was ingested).
+  const previous = candidates.find((c) => newestFirst(k, c) < 0);
+  const chosen = Number(params.get('diff')) || previous?.id;
   if (!chosen) {
     replace(
       box,
       h('p', null, `No earlier ${k.flavour ?? ''} build of ${k.distro} ${k.arch} with BTF is known.`),
+      candidates.length
+        ? h(
+            'p',
+            null,
+            'Newer builds of this flavour: ',
+            candidates
+              .slice(0, 10)
+              .map((c, i) => [
+                i ? ', ' : '',
+                h('a', { href: route(`/kernels/${k.id}`, { diff: c.id }) }, `${c.release} (${c.version})`),
+              ]),
+          )
+        : null,
     );
     return;
   }
@@ -239,9 +268,33 @@ async function renderDiff(box, k, params, signal) {
   } else rows.push(['Exported symbol CRCs', '', '', 'unknown (no Module.symvers for one side)']);
   rows.push(['Earlier build’s module builds evaluated here', '', '', num(diff.modules?.evaluated ?? 0)]);
 
-  const prevPackages = await getJson(`/v1/kernels/${a.id}`, { signal })
-    .then((d) => d.packages.filter((p) => p.modules > 0))
-    .catch(() => []);
+  // The earlier build's module packages, for per-module evidence links; the diff stands without them.
+  let evidenceLinks;
+  try {
+    const earlier = await getJson(`/v1/kernels/${a.id}`, { signal });
+    const withModules = earlier.packages.filter((p) => p.modules > 0);
+    evidenceLinks = withModules.length
+      ? h(
+          'p',
+          { class: 'evidence-links' },
+          'Per-module evidence: ',
+          withModules.map((p, i) => [
+            i ? ', ' : '',
+            h(
+              'a',
+              { href: route('/compat', { kernel: b.id, package: p.name, version: p.version }) },
+              `${p.name} ${p.version}`,
+            ),
+          ]),
+        )
+      : h('p', null, `${a.release} (${a.version}) has no module packages ingested.`);
+  } catch (err) {
+    if (isAbort(err)) return;
+    evidenceLinks = message(
+      'error',
+      `Per-module evidence links unavailable: GET /v1/kernels/${a.id} failed: ${err.message}`,
+    );
+  }
 
   replace(
     box,
@@ -276,21 +329,7 @@ async function renderDiff(box, k, params, signal) {
       diff.modules?.summary ?? [],
       `Module builds of ${a.release} evaluated on ${b.release}`,
     ),
-    prevPackages.length
-      ? h(
-          'p',
-          null,
-          'Per-module evidence: ',
-          prevPackages.map((p, i) => [
-            i ? ', ' : '',
-            h(
-              'a',
-              { href: route('/compat', { kernel: b.id, package: p.name, version: p.version }) },
-              `${p.name} ${p.version}`,
-            ),
-          ]),
-        )
-      : null,
+    evidenceLinks,
     named ? h('h3', null, 'Named type changes') : null,
     named ? namedList('Changed', base.named.changed ?? [], named.changed) : null,
     named ? namedList('Added', base.named.added ?? [], named.added) : null,
@@ -304,6 +343,24 @@ async function renderDiff(box, k, params, signal) {
         })
       : null,
   );
+}
+
+/** Each mirror and suite that lists packages of the build, with when they were first and last seen. */
+function locationsTable(k) {
+  const locations = k.locations ?? [];
+  if (!locations.length) return h('p', null, 'No mirror lists this build’s packages (any more).');
+  return table({
+    caption: `${locations.length} mirror suite${locations.length === 1 ? '' : 's'} carrying its packages`,
+    head: ['Mirror', 'Suite', 'Packages', 'First seen', 'Last listed'],
+    rows: locations.map((l) => [
+      h('span', { class: 'mirror-url' }, h('code', null, l.mirrorUrl), ` (${l.kind}, ${l.distro})`),
+      l.suite,
+      `${num(l.packages)} of ${num(k.packages.length)}`,
+      when(l.firstSeenAt),
+      when(l.lastSeenAt),
+    ]),
+    className: 'data locations',
+  });
 }
 
 export function kernelView({ main, match, params, signal }) {
@@ -322,23 +379,20 @@ export function kernelView({ main, match, params, signal }) {
 
   return (async () => {
     let k;
-    let detailError = null;
     try {
       k = await getJson(`/v1/kernels/${id}`, { signal });
     } catch (err) {
       if (isAbort(err)) return;
-      if (err instanceof ApiError && err.status === 404) {
-        replace(body, message('error', `No kernel build #${id}.`));
-        return;
-      }
-      // The detail endpoint failed: show what the list endpoint knows, and say what is missing.
-      detailError = err;
-      const list = await getJson(`/v1/kernels?limit=1&cursor=${id + 1}`, { signal }).catch(() => null);
-      k = list?.items[0]?.id === id ? list.items[0] : null;
-      if (!k) {
-        replace(body, message('error', `Could not load kernel #${id}: ${err.message}`));
-        return;
-      }
+      replace(
+        body,
+        message(
+          'error',
+          err instanceof ApiError && err.status === 404
+            ? `No kernel build #${id}.`
+            : `Could not load kernel build #${id}: ${err.message}`,
+        ),
+      );
+      return;
     }
     document.title = `${k.release} (${k.version}) · btfwatch`;
     title.textContent = `${k.release}`;
@@ -346,33 +400,6 @@ export function kernelView({ main, match, params, signal }) {
 
     const diffBox = h('div', { class: 'diff' });
     const alertsBox = h('div', null, h('p', { role: 'status' }, 'Loading alerts…'));
-    const verdictsBox = h('div');
-    if (k.verdicts)
-      replace(
-        verdictsBox,
-        verdictCountsTable(k.id, k.verdicts, 'Verdict counts (open one for the evidence)'),
-      );
-    else
-      void getJson(`/v1/compat?kernel=${k.id}&limit=1`, { signal })
-        .then((res) =>
-          replace(
-            verdictsBox,
-            table({
-              caption: 'Verdict counts (open one for the evidence)',
-              head: ['BTF', 'Module builds'],
-              rows: Object.entries(res.summary)
-                .sort((a, b) => (VERDICT[a[0]]?.rank ?? 99) - (VERDICT[b[0]]?.rank ?? 99))
-                .map(([btf, n]) => [
-                  h('a', { href: route('/compat', { kernel: k.id, btf }) }, verdictBadge(btf)),
-                  num(n),
-                ]),
-            }),
-          ),
-        )
-        .catch((err) => {
-          if (!isAbort(err))
-            replace(verdictsBox, message('error', `Could not load verdict counts: ${err.message}`));
-        });
     replace(
       body,
       section(
@@ -390,7 +417,7 @@ export function kernelView({ main, match, params, signal }) {
           ['str_len', num(k.strLen)],
           ['vermagic', k.vermagic ? h('code', null, k.vermagic) : '—'],
           ['Exported symbols', num(k.exportedSymbols)],
-          ['Suites where seen', (k.suites ?? []).join(', ') || '—'],
+          ['Suites', (k.suites ?? []).join(', ') || '—'],
           ['First seen', when(k.createdAt)],
           ['Evaluated', when(k.evaluatedAt)],
         ]),
@@ -412,31 +439,34 @@ export function kernelView({ main, match, params, signal }) {
           rowHeaders: true,
         }),
       ),
+      section('seen-title', 'Where it was seen', locationsTable(k)),
       section(
         'packages-title',
         'Packages',
-        detailError
-          ? message('error', `Packages unavailable: GET /v1/kernels/${id} failed: ${detailError.message}`)
-          : table({
-              caption: `${k.packages.length} package${k.packages.length === 1 ? '' : 's'} of this build`,
-              head: ['Package', 'Version', 'Role', 'vmlinuz', 'Modules', 'sha256'],
-              rows: k.packages.map((p) => [
-                p.modules > 0
-                  ? h(
-                      'a',
-                      { href: route('/compat', { kernel: k.id, package: p.name, version: p.version }) },
-                      p.name,
-                    )
-                  : p.name,
-                p.version,
-                p.role,
-                p.hasVmlinuz ? 'yes' : 'no',
-                num(p.modules),
-                h('code', { title: p.sha256 }, shortHash(p.sha256)),
-              ]),
-            }),
+        table({
+          caption: `${k.packages.length} package${k.packages.length === 1 ? '' : 's'} of this build`,
+          head: ['Package', 'Version', 'Role', 'vmlinuz', 'Modules', 'sha256'],
+          rows: k.packages.map((p) => [
+            p.modules > 0
+              ? h(
+                  'a',
+                  { href: route('/compat', { kernel: k.id, package: p.name, version: p.version }) },
+                  p.name,
+                )
+              : p.name,
+            p.version,
+            p.role,
+            p.hasVmlinuz ? 'yes' : 'no',
+            num(p.modules),
+            h('code', { title: p.sha256 }, shortHash(p.sha256)),
+          ]),
+        }),
       ),
-      section('verdicts-title', 'Module builds on this kernel', verdictsBox),
+      section(
+        'verdicts-title',
+        'Module builds on this kernel',
+        verdictCountsTable(k.id, k.verdicts, 'Verdict counts (open one for the evidence)'),
+      ),
       section('alerts-title', 'Alerts', alertsBox),
       section('diff-title', 'Diff against the previous build of this flavour', diffBox),
     );

@@ -1,6 +1,6 @@
 /* global document, window, history, performance, requestAnimationFrame, setTimeout, clearTimeout, AbortController, URLSearchParams */
-// Kernel builds (rows, grouped by distro / suites / flavour, newest first) × module packages (columns), each
-// cell coloured by its worst BTF verdict. Rows and columns are virtualised: only the cells in view (plus a
+// Kernel builds (rows, grouped by distro / suites / flavour, newest package version first) × module packages
+// (columns), each cell coloured by its worst BTF verdict. Rows and columns are virtualised: only the cells in view (plus a
 // margin) exist in the DOM, so hundreds of kernel builds × hundreds of packages stay responsive. The table
 // keeps grid semantics (aria-rowcount/colcount, aria-rowindex/colindex) and one roving tab stop.
 
@@ -8,7 +8,8 @@ import { getJson, isAbort } from './api.js';
 import { h, message, num, route, replace } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import { jobsStrip } from './jobs.js';
-import { VERDICT, countsText, legend, verdictBadge } from './verdicts.js';
+import { BTF_VERDICTS, VERDICT, countsText, legend, verdictBadge } from './verdicts.js';
+import { compareVersions, newestFirst } from './versions.js';
 
 const ROW_H = 28;
 const COL_W = 34;
@@ -38,6 +39,8 @@ export function matrixView({ main, params, signal }) {
   document.title = 'Matrix · btfwatch';
   const filters = Object.fromEntries(SERVER_FILTERS.map((k) => [k, params.get(k) ?? '']));
   let q = params.get('q') ?? '';
+  // `verdict=rejected,corrupt`: only kernel builds and packages with a module build of these verdicts.
+  const verdicts = (params.get('verdict') ?? '').split(',').filter((v) => VERDICT[v]);
   const state = {
     kernels: new Map(),
     columns: new Map(),
@@ -45,6 +48,7 @@ export function matrixView({ main, params, signal }) {
     cursor: undefined,
     loading: false,
     error: null,
+    /** kernel id → its alert mark (from the matrix answer: complete however many alerts exist). */
     alerts: new Map(),
   };
   const seenValues = Object.fromEntries(SERVER_FILTERS.map((k) => [k, new Set()]));
@@ -75,11 +79,31 @@ export function matrixView({ main, params, signal }) {
     autocomplete: 'off',
     size: '22',
   });
+  const verdictBoxes = h(
+    'fieldset',
+    { class: 'verdict-filter' },
+    h('legend', null, 'Only builds and packages with'),
+    BTF_VERDICTS.map((v) =>
+      h(
+        'label',
+        { class: `verdict-choice v-text-${v.key}` },
+        h('input', {
+          type: 'checkbox',
+          name: 'verdict',
+          value: v.key,
+          checked: verdicts.includes(v.key),
+        }),
+        h('span', { 'aria-hidden': 'true' }, v.symbol),
+        ` ${v.key}`,
+      ),
+    ),
+  );
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter the matrix' },
     SERVER_FILTERS.map((k) => h('span', { class: 'field' }, h('label', { for: `f-${k}` }, k), inputs[k])),
     h('span', { class: 'field' }, h('label', { for: 'f-q' }, 'package name contains'), qInput),
+    verdictBoxes,
     h('button', { type: 'submit', class: 'primary' }, 'Apply'),
     h('a', { href: route('/matrix'), class: 'clear' }, 'Clear'),
     datalists,
@@ -144,6 +168,7 @@ export function matrixView({ main, params, signal }) {
   function matrixPath(extra) {
     const p = new URLSearchParams();
     for (const k of SERVER_FILTERS) if (filters[k]) p.set(k, filters[k]);
+    for (const v of verdicts) p.append('verdict', v);
     for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null) p.set(k, String(v));
     return `/v1/matrix?${p}`;
   }
@@ -157,10 +182,12 @@ export function matrixView({ main, params, signal }) {
       for (const s of k.suites ?? []) seenValues.suite.add(s);
     }
     for (const c of res.columns) state.columns.set(c.key, c);
+    // A refreshed row replaces its cells in the columns the answer covers (a verdict filter may leave some out).
     if (replaceKernel !== undefined)
-      for (const key of [...state.cells.keys()])
-        if (key.startsWith(`${replaceKernel}|`)) state.cells.delete(key);
+      for (const c of res.columns) state.cells.delete(`${replaceKernel}|${c.key}`);
     for (const c of res.cells) state.cells.set(`${c.kernelId}|${c.column}`, c);
+    for (const k of res.kernels) state.alerts.delete(k.id);
+    for (const a of res.alerts ?? []) state.alerts.set(a.kernelId, a);
     SERVER_FILTERS.forEach((k, i) =>
       datalists[i].replaceChildren(...[...seenValues[k]].sort().map((v) => h('option', { value: v }))),
     );
@@ -186,21 +213,6 @@ export function matrixView({ main, params, signal }) {
     } finally {
       state.loading = false;
       more.disabled = false;
-    }
-  }
-
-  async function loadAlerts() {
-    try {
-      const res = await getJson('/v1/alerts?limit=200', { signal });
-      for (const a of res.items) {
-        const list = state.alerts.get(a.kernelId) ?? [];
-        list.push(a);
-        state.alerts.set(a.kernelId, list);
-      }
-      win = null;
-      renderWindow();
-    } catch (err) {
-      if (!isAbort(err)) notice.append(message('error', `Could not load alerts: ${err.message}`));
     }
   }
 
@@ -233,7 +245,6 @@ export function matrixView({ main, params, signal }) {
     state.alerts.clear();
     state.cursor = undefined;
     await loadPage();
-    await loadAlerts();
   }
 
   function columnMatches(c) {
@@ -242,6 +253,16 @@ export function matrixView({ main, params, signal }) {
     return (
       c.package.toLowerCase().includes(needle) || `${c.package} ${c.version}`.toLowerCase().includes(needle)
     );
+  }
+
+  /** In-tree module packages in the order of their kernel builds (newest first), then the others by name. */
+  function columnOrder(a, b) {
+    const ka = a.kernelId === null ? undefined : state.kernels.get(a.kernelId);
+    const kb = b.kernelId === null ? undefined : state.kernels.get(b.kernelId);
+    if (ka && kb && ka !== kb) return newestFirst(ka, kb);
+    if (ka && !kb) return -1;
+    if (kb && !ka) return 1;
+    return a.package.localeCompare(b.package) || compareVersions(b.version, a.version);
   }
 
   function relayout() {
@@ -258,14 +279,12 @@ export function matrixView({ main, params, signal }) {
     kernelRows = [];
     for (const g of [...groups.values()].sort((a, b) => b.newest - a.newest)) {
       rows.push({ type: 'group', label: g.label, count: g.kernels.length });
-      for (const k of g.kernels.sort((a, b) => b.id - a.id)) {
+      for (const k of g.kernels.sort(newestFirst)) {
         kernelRows.push(rows.length);
         rows.push({ type: 'kernel', kernel: k });
       }
     }
-    cols = [...state.columns.values()]
-      .filter(columnMatches)
-      .sort((a, b) => (b.kernelId ?? 0) - (a.kernelId ?? 0) || a.key.localeCompare(b.key));
+    cols = [...state.columns.values()].filter(columnMatches).sort(columnOrder);
     focus.k = Math.min(focus.k, Math.max(0, kernelRows.length - 1));
     focus.c = Math.min(focus.c, cols.length - 1);
     grid.style.width = `${ROWHEAD_W + cols.length * COL_W}px`;
@@ -284,7 +303,7 @@ export function matrixView({ main, params, signal }) {
     if (state.error) return;
     const n = state.kernels.size;
     if (n === 0) {
-      const filtered = SERVER_FILTERS.some((k) => filters[k]);
+      const filtered = SERVER_FILTERS.some((k) => filters[k]) || verdicts.length > 0;
       summary.textContent = filtered
         ? 'No kernel builds with BTF match these filters.'
         : 'No kernel builds with BTF yet. Add a mirror and scan it (POST /v1/mirrors, then /v1/mirrors/{id}/scan).';
@@ -295,6 +314,7 @@ export function matrixView({ main, params, signal }) {
       `${num(n)} kernel build${n === 1 ? '' : 's'}${state.cursor === null ? '' : ' loaded (more below)'} × ` +
       `${num(cols.length)} module package${cols.length === 1 ? '' : 's'}` +
       (q ? ` matching “${q}” (of ${num(all)})` : '') +
+      (verdicts.length ? `, with ${verdicts.join(' or ')} module builds` : '') +
       '.';
   }
 
@@ -351,7 +371,7 @@ export function matrixView({ main, params, signal }) {
 
   function kernelRow(item, i, w, tabFocus) {
     const k = item.kernel;
-    const alerts = state.alerts.get(k.id);
+    const mark = state.alerts.get(k.id);
     const link = h(
       'a',
       {
@@ -366,17 +386,18 @@ export function matrixView({ main, params, signal }) {
       { scope: 'row', class: 'rowhead', 'aria-colindex': '1' },
       link,
       h('span', { class: 'version' }, ` ${k.version}`),
-      alerts
+      mark
         ? h(
             'a',
             {
-              href: route(`/alerts/${alerts[0].id}`),
-              class: 'alert-mark',
+              href: route(`/alerts/${mark.alertId}`),
+              class: `alert-mark sev-${mark.severity}`,
               tabindex: '-1',
-              title: alerts[0].summary,
-              'aria-label': `alert: ${alerts[0].summary}`,
+              title: mark.count > 1 ? `${mark.summary} (+${mark.count - 1} more alerts)` : mark.summary,
+              'aria-label': `${mark.severity} alert${mark.count > 1 ? ` (1 of ${mark.count})` : ''}: ${mark.summary}`,
+              dataset: { count: String(mark.count) },
             },
-            '⚠',
+            mark.count > 1 ? `⚠${mark.count}` : '⚠',
           )
         : null,
     );
@@ -629,7 +650,7 @@ export function matrixView({ main, params, signal }) {
   // ----- evidence panel -----
   let panelCtrl = null;
   function urlParams(extra = {}) {
-    return { ...filters, q, ...extra };
+    return { ...filters, q, verdict: verdicts.join(','), ...extra };
   }
 
   function openPanel(kernelId, column) {
@@ -716,7 +737,8 @@ export function matrixView({ main, params, signal }) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const next = Object.fromEntries(SERVER_FILTERS.map((k) => [k, inputs[k].value.trim()]));
-    window.location.hash = route('/matrix', { ...next, q: qInput.value.trim() });
+    const verdict = [...verdictBoxes.querySelectorAll('input:checked')].map((i) => i.value).join(',');
+    window.location.hash = route('/matrix', { ...next, q: qInput.value.trim(), verdict });
   });
 
   signal.addEventListener(
@@ -734,7 +756,6 @@ export function matrixView({ main, params, signal }) {
 
   return (async () => {
     await loadPage();
-    await loadAlerts();
     const kernel = Number(params.get('kernel'));
     const pkg = params.get('package');
     if (kernel && pkg) {

@@ -8,7 +8,7 @@ import {
   type KernelFilter,
 } from '@btfwatch/db';
 import { badRequest, notFound } from '../errors.ts';
-import { cursorValue, kernelView, nextCursor } from '../views.ts';
+import { cursorValue, kernelLocations, kernelView, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
 import { packages } from '@btfwatch/db';
 import { inArray } from 'drizzle-orm';
@@ -66,6 +66,7 @@ export const kernelHandlers: Handlers = {
         modules: l.modules,
       })),
       verdicts: await verdictSummary(db, id),
+      locations: await kernelLocations(db, id),
       links: {
         self: `/v1/kernels/${id}`,
         compat: `/v1/compat?kernel=${id}`,

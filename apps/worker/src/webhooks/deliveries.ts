@@ -129,7 +129,7 @@ export class DeliveryPendingError extends Error {
 export async function redeliver(deps: WebhookDeps, delivery: WebhookDelivery): Promise<WebhookDelivery> {
   const [row] = await deps.db
     .update(webhookDeliveries)
-    .set({ status: 'pending', attempts: 0, nextAttemptAt: deps.now(), lastError: null })
+    .set({ status: 'pending', attempts: 0, nextAttemptAt: deps.now(), lastError: null, deliveredAt: null })
     .where(
       and(eq(webhookDeliveries.id, delivery.id), inArray(webhookDeliveries.status, ['delivered', 'failed'])),
     )
