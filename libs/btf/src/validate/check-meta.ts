@@ -128,16 +128,16 @@ export class MetaChecker {
         kind,
       };
     }
-    const t: Rec = {
-      at,
-      id,
-      nameOff,
-      info,
-      kind,
-      vlen: btf.vlenOf(info),
-      kflag: info >>> 31 === 1,
-      st: btf.u32(at + 8),
-    };
+    // One record object reused for every type (a vmlinux has >100k); nothing keeps it past its check.
+    const t = this.rec;
+    t.at = at;
+    t.id = id;
+    t.nameOff = nameOff;
+    t.info = info;
+    t.kind = kind;
+    t.vlen = btf.vlenOf(info);
+    t.kflag = info >>> 31 === 1;
+    t.st = btf.u32(at + 8);
     const extra = this.kindMeta(t, metaLeft - 12);
     return typeof extra === 'number' ? 12 + extra : extra;
   }
@@ -282,6 +282,7 @@ export class MetaChecker {
 
   // ---- names ----
 
+  private readonly rec: Rec = { at: 0, id: 0, nameOff: 0, info: 0, kind: 0, vlen: 0, kflag: false, st: 0 };
   private readonly loc: StringLocation = { table: EMPTY_STRING, start: 0 };
   /** The string at `off` as (table, index): an offset past the strings reads as "". */
   private locate(off: number): StringLocation {
