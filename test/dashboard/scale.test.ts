@@ -6,6 +6,7 @@ import {
   createMirror,
   insertModuleBuilds,
   linkKernelPackage,
+  raiseAlerts,
   recordSeenPackage,
   selectModuleBuilds,
   upsertKernelBuild,
@@ -148,6 +149,26 @@ async function seed(svc: TestService): Promise<KernelBuild[]> {
     await upsertVerdicts(db, rows);
     previous.set(flavourOf(i), k);
   }
+  // A critical alert for the oldest build, then a warning for every build, oldest first: the oldest
+  // build's alerts have the lowest ids, past any "newest 200 alerts" window.
+  await raiseAlerts(db, [
+    {
+      kernelBuildId: kernels[0]!.id,
+      cause: 'btf_break:synthetic-critical',
+      severity: 'critical' as const,
+      summary: `synthetic critical alert for ${kernels[0]!.release}`,
+      affectedModules: 2,
+      details: {},
+    },
+    ...kernels.map((k, i) => ({
+      kernelBuildId: k.id,
+      cause: `btf_break:synthetic-${i}`,
+      severity: 'warning' as const,
+      summary: `synthetic alert for ${k.release}`,
+      affectedModules: 1,
+      details: {},
+    })),
+  ]);
   return kernels;
 }
 
@@ -155,11 +176,12 @@ describe('dashboard with 300 kernel builds (real Chromium)', { timeout: 300_000 
   let svc: TestService;
   let base: string;
   let browser: Browser;
+  let kernels: KernelBuild[];
 
   before(async () => {
     svc = await startTestService('embedded');
     const started = Date.now();
-    await seed(svc);
+    kernels = await seed(svc);
     console.log(`# seeded ${KERNELS} kernel builds in ${Date.now() - started} ms`);
     base = await listen(svc.app);
     browser = await launchBrowser();
@@ -214,6 +236,23 @@ describe('dashboard with 300 kernel builds (real Chromium)', { timeout: 300_000 
       // The bottom: the oldest build of the group whose newest build is oldest (bookworm, cloud-amd64).
       await page.locator(`tr[data-release="${releaseOf(0)}"]`).waitFor();
       await screenshot(page, 'matrix-300-bottom');
+      // Its alerts are marked although they are not among the newest 200 of 301: the worst one, and how many.
+      const newest200 = (await svc.app.inject({ url: '/v1/alerts?limit=200' })).json().items as Array<{
+        kernelId: number;
+      }>;
+      assert.ok(!newest200.some((a) => a.kernelId === kernels[0]!.id));
+      const critical = (
+        await svc.app.inject({ url: `/v1/alerts?kernel=${kernels[0]!.id}&severity=critical` })
+      ).json().items[0];
+      const mark = page.locator(`tr[data-release="${releaseOf(0)}"] a.alert-mark`);
+      assert.equal(await mark.getAttribute('data-count'), '2');
+      assert.equal(await mark.getAttribute('href'), `#/alerts/${critical.id}`);
+      assert.match((await mark.getAttribute('class')) ?? '', /\bsev-critical\b/);
+      assert.equal(
+        await page.locator('tr.kernel a.alert-mark').count(),
+        await rows.count(),
+        'every row marked',
+      );
       // Its group header sits 50 rows above: rows are virtualised, so scroll up to it.
       const rowHeight = await rows.first().evaluate((tr) => tr.getBoundingClientRect().height);
       const groupRow = 4 + KERNELS - 51; // its index among the body rows (4 group rows, 300 kernel rows)
@@ -282,6 +321,25 @@ describe('dashboard with 300 kernel builds (real Chromium)', { timeout: 300_000 
         await panel.locator('pre.kernel-log').textContent(),
         'BPF: Invalid name\nfailed to validate module [veth] BTF: -22',
       );
+
+      // The verdict filter, server side: only the builds (and packages) with corrupt module builds.
+      const corrupt = (await svc.app.inject({ url: '/v1/matrix?verdict=corrupt&limit=200' })).json();
+      // CROSS puts corrupt on every 6th build (i % 6 = 1) that has an earlier build of its flavour.
+      const expected = kernels.filter((_, i) => i % CROSS.length === 1 && i > 3).map((k) => k.id);
+      assert.deepEqual(
+        corrupt.kernels.map((k: { id: number }) => k.id).sort((a: number, b: number) => a - b),
+        expected,
+      );
+      await page.goto(`${base}/#/matrix?verdict=corrupt`);
+      await page
+        .getByText(
+          `${expected.length} kernel builds × ${corrupt.columns.length} module packages, with corrupt module builds.`,
+        )
+        .waitFor();
+      const shown = await page
+        .locator('table.matrix tr.kernel')
+        .evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.kernel)));
+      assert.ok(shown.length > 5 && shown.every((id) => expected.includes(id)), shown.join(','));
       assert.deepEqual(w.errors, []);
       assert.deepEqual(w.offOrigin, []);
       assert.deepEqual(w.failedResponses, []);
