@@ -2,7 +2,7 @@
 // the validator's checks depend on it, so an unsound guess must come out as null, never as X.Y.0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelVersionFromBanner, kernelVersionFromRelease } from '@btfwatch/compat';
+import { kernelVersionFromBanner, kernelVersionFromRelease, upstreamVersion } from '@btfwatch/compat';
 
 // Real banners: Debian's from linux-image-6.1.0-55-amd64-unsigned 6.1.192-1 (vmlinuz), the others as
 // those distributions print them in /proc/version.
@@ -44,4 +44,16 @@ test('releases that carry the stable level are taken as they are', () => {
   assert.equal(kernelVersionFromRelease('7.2.0-1-amd64')?.version, '7.2.0');
   assert.equal(kernelVersionFromRelease('not-a-kernel'), null);
   assert.equal(kernelVersionFromBanner('no banner here'), null);
+});
+
+test('upstreamVersion (what ingest stores): config header, else package version, never an unsound X.Y.0', () => {
+  const config = (v: string) =>
+    `#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 ${v} Kernel Configuration\n`;
+  assert.equal(upstreamVersion(config('6.1.192'), '6.1.192-2'), '6.1.192');
+  assert.equal(upstreamVersion(null, '6.12.117-1'), '6.12.117');
+  assert.equal(upstreamVersion(null, '1:6.5.6-300.fc39'), '6.5.6');
+  // Ubuntu: config and package say 5.15.0 for 5.15.158; 5.15.y changed a check at .118.
+  assert.equal(upstreamVersion(config('5.15.0-105-generic'), '5.15.0-105.115'), null);
+  assert.equal(upstreamVersion(config('5.15.0-105-generic'), '5.15.158-1'), '5.15.158');
+  assert.equal(upstreamVersion(null, '6.8.0-45.45'), '6.8.0');
 });

@@ -9,14 +9,19 @@ export function releaseFlavour(release: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** Upstream kernel version: from the config header (`# Linux/x86 6.1.192 Kernel Configuration`), else the package version. */
+/**
+ * Upstream kernel version: from the config header (`# Linux/x86 6.1.192 Kernel Configuration`), else the
+ * package version (Debian's and Fedora's carry it: 6.1.192-2, 6.11.4). A version whose stable level
+ * reads 0 (Ubuntu's 5.15.0-105.115, its config's 5.15.0) is taken only where no modelled check changes
+ * within the series; otherwise null: the version is unknown, never guessed.
+ */
 export function upstreamVersion(configText: string | null, packageVersion: string): string | null {
   const fromConfig = configText
     ? /^# Linux\/\S+ (\d+\.\d+(?:\.\d+)?)\S* Kernel Configuration/m.exec(configText)
     : null;
-  if (fromConfig) return fromConfig[1]!;
+  if (fromConfig && kernelVersionFromRelease(fromConfig[1]!)) return fromConfig[1]!;
   const fromPackage = /^(?:\d+:)?(\d+\.\d+(?:\.\d+)?)/.exec(packageVersion);
-  return fromPackage ? fromPackage[1]! : null;
+  return fromPackage && kernelVersionFromRelease(fromPackage[1]!) ? fromPackage[1]! : null;
 }
 
 /** An upstream kernel version and where it was read, for the user. */
