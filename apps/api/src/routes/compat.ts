@@ -124,15 +124,23 @@ async function ensureVerdicts(
   max = MAX_ON_DEMAND,
 ): Promise<{ computed: number; missing: number }> {
   const { db } = request.server.deps.database;
-  const have = new Set(
-    (
-      await queryVerdicts(db, {
-        kernelBuildId: kernel.id,
-        moduleBuildIds: modules.map((m) => m.id),
-        limit: modules.length + 1,
-      })
-    ).map((v) => v.moduleBuildId),
-  );
+  // Ids only: a full image's verdicts carry megabytes of evidence this does not need.
+  const have = new Set<number>();
+  for (let i = 0; i < modules.length; i += 1000) {
+    const rows = await db
+      .select({ id: verdicts.moduleBuildId })
+      .from(verdicts)
+      .where(
+        and(
+          eq(verdicts.kernelBuildId, kernel.id),
+          inArray(
+            verdicts.moduleBuildId,
+            modules.slice(i, i + 1000).map((m) => m.id),
+          ),
+        ),
+      );
+    for (const r of rows) have.add(r.id);
+  }
   const absent = modules.filter((m) => !have.has(m.id)).sort((x, y) => x.id - y.id);
   const missing = absent.slice(0, max);
   if (missing.length === 0) return { computed: 0, missing: absent.length };
