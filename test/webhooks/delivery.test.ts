@@ -402,6 +402,31 @@ describe('deliveries through the queue to real receivers', { timeout: 120_000 },
     }
   });
 
+  test('list shows webhooks without their secrets; delete removes one with its deliveries', async () => {
+    const { id, secret } = await subscribe('http://127.0.0.1:9/gone');
+    const listed = await svc.app.inject({ url: '/v1/webhooks', headers: authHeader() });
+    assert.equal(listed.statusCode, 200);
+    const mine = (listed.json().items as Array<Record<string, unknown>>).find((w) => w.id === id);
+    assert.deepEqual(mine?.events, ['scan.failed']);
+    assert.ok(mine && !('secret' in mine), 'the secret is only in the response that creates it');
+    assert.ok(!listed.body.includes(secret));
+    assert.equal((await svc.app.inject({ url: '/v1/webhooks' })).statusCode, 401, 'admin only');
+
+    const webhook = (await getWebhook(svc.database.db, id))!;
+    const [delivery] = await recordEvent(svc.database.db, new Date(), 'scan.failed', {}, webhook);
+    const del = await svc.app.inject({ method: 'DELETE', url: `/v1/webhooks/${id}`, headers: authHeader() });
+    assert.equal(del.statusCode, 204);
+    assert.equal(await getDelivery(svc.database.db, delivery!.id), undefined, 'its deliveries go with it');
+    const again = await svc.app.inject({
+      method: 'DELETE',
+      url: `/v1/webhooks/${id}`,
+      headers: authHeader(),
+    });
+    assert.equal(again.statusCode, 404);
+    const deliveries = await svc.app.inject({ url: `/v1/webhooks/${id}/deliveries`, headers: authHeader() });
+    assert.equal(deliveries.statusCode, 404);
+  });
+
   test('a redirect is a failed attempt, not followed', async () => {
     const elsewhere = new Receiver();
     await elsewhere.start();
