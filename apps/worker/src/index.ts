@@ -26,6 +26,7 @@ export {
   requeueOverdueDeliveries,
 } from './webhooks/deliveries.ts';
 export type { WebhookDeps } from './webhooks/deliveries.ts';
+export { ALERT_MODULES_SHOWN, affectedPackages, btfBreakEvent, eventLinks } from './webhooks/events.ts';
 export { resolveTarget } from './webhooks/http-target.ts';
 export { buildProcessorSet, createEvaluator } from './processors/index.ts';
 export type { BuiltProcessors } from './processors/index.ts';
