@@ -4,15 +4,18 @@
 // Fails loudly when qemu, busybox-static, cpio, gcc or the pinned kernel packages are missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Btf, validateModuleBtf, type ModuleBtfVerdict } from '@btfwatch/btf';
+import { Btf, relocateModuleBtf, validateModuleBtf, type ModuleBtfVerdict } from '@btfwatch/btf';
 import { ElfFile, modInfoValue, readModInfo } from '@btfwatch/elf';
-import { configFlags, parseKernelConfig } from '@btfwatch/compat';
-import { RELEASES, btfFixture, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
+import { assessBtf, configFlags, parseKernelConfig, readModuleFacts, readVmlinuxBtf } from '@btfwatch/compat';
+import { extractVmlinux } from '@btfwatch/pkg';
+import { RELEASES, btfFixture, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
 import {
   bootWithModules,
+  extractFromDeb,
   extractVmlinuz,
   modulesFromDeb,
   pinnedPackage,
@@ -64,9 +67,19 @@ function predict(m: Module, kernelRelease: string, kernelVersion: string): Modul
     Btf.parse(vmlinuxBtf(kernelRelease)),
     { kernelVersion, allowBtfMismatch: flags.MODULE_ALLOW_BTF_MISMATCH },
     m.name,
-    { distilledBase: elf.sectionDataByName('.BTF.base') },
+    { distilledBase: elf.sectionDataByName('.BTF.base'), relocate: relocateModuleBtf },
   );
 }
+
+/** The out-of-tree module with a distilled base (.BTF.base), built against 6.12.117's headers. */
+function distilledModule(): [string, Uint8Array] {
+  const bytes = execFileSync('xz', ['-dc', join(fixturesDir, 'btf-distilled', 'btfwatch_distilled.ko.xz')]);
+  return ['btfwatch_distilled.ko', bytes];
+}
+
+/** btf_relocate.c's pr_warn lines, printed bare by 6.11+ kernels relocating a module's .BTF.base. */
+const RELOCATE_LINE =
+  /^(distilled base BTF type '|base BTF id \[\d+\] maps to|type \[\d+\](, kind| in distilled based BTF)|string '.*' \[offset \d+\] is not mapped)/;
 
 /** The lines of dmesg that module BTF validation produces. */
 function btfLines(dmesg: string[]): string[] {
@@ -74,7 +87,8 @@ function btfLines(dmesg: string[]): string[] {
     (l) =>
       l.startsWith('BPF:') ||
       l.startsWith('failed to validate module') ||
-      l.startsWith('Kernel module BTF mismatch'),
+      l.startsWith('Kernel module BTF mismatch') ||
+      RELOCATE_LINE.test(l),
   );
 }
 
@@ -144,14 +158,15 @@ test('6.1.0-55 (6.1.192-1) kernel with 6.1.0-56 modules: the kernel keeps exactl
   assert.deepEqual(btfLines(boot.dmesg), expected);
 });
 
-test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.12 prints only a once-per-boot notice', () => {
+test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.12 prints only a once-per-boot notice; a .BTF.base module is relocated', () => {
   requireTools();
   const work = mkdtempSync(join(tmpdir(), 'k612-'));
   const vmlinuz = extractVmlinuz(pinnedPackage('linux-image-6.12.117+deb13-amd64-unsigned'), join(work, 'k'));
   const files = ['dummy.ko', 'nls_cp437.ko', 'overlay.ko'];
-  const mods = ordered(
-    modulesFromDeb(pinnedPackage('linux-image-6.12.107+deb13-amd64-unsigned'), join(work, 'm'), files),
-  );
+  const mods = ordered([
+    ...modulesFromDeb(pinnedPackage('linux-image-6.12.107+deb13-amd64-unsigned'), join(work, 'm'), files),
+    distilledModule(),
+  ]);
   const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
   console.log(`6.12.117 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
   const [run] = boot.phases;
@@ -174,6 +189,7 @@ test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.
     }
   }
   assert.ok(rejected > 0, 'at least one 6.12.107 module is rejected by 6.12.117');
+  assert.ok(run.btf.includes('btfwatch_distilled'), 'the distilled-base module keeps its (relocated) BTF');
   assert.deepEqual(btfLines(boot.dmesg), lines);
 });
 
@@ -182,6 +198,8 @@ test('7.2.13 amd64 kernel with 7.2.13 cloud-amd64 modules: no MODULE_ALLOW_BTF_M
   const work = mkdtempSync(join(tmpdir(), 'k72-'));
   const vmlinuz = extractVmlinuz(pinnedPackage('linux-binary-unsigned-7.2.13+deb14-amd64'), join(work, 'k'));
   const files = ['dummy.ko', 'nls_cp437.ko', 'overlay.ko'];
+  // btfwatch_distilled.ko is not among them: built for 6.12, it needs __mutex_init, which 7.2 does not
+  // export, so finit_module fails with -ENOENT before the kernel reads its BTF.
   const mods = ordered(
     modulesFromDeb(pinnedPackage('linux-modules-7.2.13+deb14-cloud-amd64'), join(work, 'm'), files),
   );
@@ -206,4 +224,37 @@ test('7.2.13 amd64 kernel with 7.2.13 cloud-amd64 modules: no MODULE_ALLOW_BTF_M
   }
   assert.ok(rejected > 0, 'at least one cloud-amd64 module is rejected by the amd64 kernel');
   assert.deepEqual(btfLines(boot.dmesg), lines);
+});
+
+test('6.12.107 kernel with a .BTF.base module built for 6.12.117: relocated onto a base it was not built on', async () => {
+  requireTools();
+  const work = mkdtempSync(join(tmpdir(), 'k612107-'));
+  const deb = pinnedPackage('linux-image-6.12.107+deb13-amd64-unsigned');
+  const vmlinuz = extractVmlinuz(deb, work);
+  const [config] = extractFromDeb(deb, work, ['./boot/config-*']);
+  assert.ok(config, '6.12.107 ships its config');
+  const vmlinuxBtf107 = readVmlinuxBtf(await extractVmlinux(readFileSync(vmlinuz)));
+  assert.ok(vmlinuxBtf107, '6.12.107 vmlinux has BTF');
+  const base107 = Btf.parse(vmlinuxBtf107);
+  assert.notEqual(base107.sha256, Btf.parse(vmlinuxBtf(RELEASES.trixie)).sha256);
+  const [file, bytes] = distilledModule();
+  const boot = bootWithModules(vmlinuz, [{ label: 'distilled', modules: [[file, bytes]] }]);
+  console.log(`6.12.107 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
+  const [run] = boot.phases;
+  assert.ok(run);
+  const facts = readModuleFacts(file, bytes);
+  const verdict = assessBtf(
+    { name: facts.name, btf: facts.btf, btfBase: facts.btfBase, buildBase: null },
+    {
+      base: base107,
+      baseSha256: base107.sha256,
+      kernelVersion: '6.12.107',
+      flags: configFlags(parseKernelConfig(readFileSync(config, 'utf8'))),
+    },
+    { relocate: relocateModuleBtf, compareReferences: () => assert.fail('no build base to compare') },
+  );
+  assert.equal(verdict.btf, 'relocated', verdict.explanation);
+  assert.equal(run.loads.get(file), 0, `${file} loads`);
+  assert.ok(run.btf.includes('btfwatch_distilled'), 'the kernel kept its relocated BTF');
+  assert.deepEqual(btfLines(boot.dmesg), []);
 });
