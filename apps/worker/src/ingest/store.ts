@@ -39,8 +39,11 @@ interface KernelPlan {
   modules: number;
 }
 
+/** Lets timers (the queue's lock renewal above all) run between stretches of CPU work. */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Everything that can be computed before the transaction: hashes, compression, parsed facts. */
-function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suite: string) {
+async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suite: string) {
   const blobs: PreparedBlob[] = [];
   const kernels = new Map<string, KernelPlan>();
   const kernelFor = (release: string): KernelPlan => {
@@ -81,7 +84,9 @@ function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suite: str
     }
   }
   const modules: Array<{ row: Omit<NewModuleBuild, 'kernelBuildId'>; release: string; inTree: boolean }> = [];
-  for (const m of extracted.modules) {
+  for (const [i, m] of extracted.modules.entries()) {
+    // Hashing and compressing ~60 MB of module BTF takes seconds: never in one stretch.
+    if (i % 50 === 0) await breathe();
     const btfBlob = m.facts.btf ? prepareBlob(m.facts.btf, 'module-btf') : null;
     const baseBlob = m.facts.btfBase ? prepareBlob(m.facts.btfBase, 'module-btf-base') : null;
     if (btfBlob) blobs.push(btfBlob);
@@ -124,7 +129,7 @@ export async function storePackage(
   pkg: IngestPackagePayload,
   extracted: ExtractedPackage,
 ): Promise<StoredPackage> {
-  const planned = plan(pkg, extracted, pkg.suite);
+  const planned = await plan(pkg, extracted, pkg.suite);
   const distinct = (values: Array<string | null>) =>
     [...new Set(values.filter((v): v is string => !!v))].sort();
   const reach: ModuleReach = {
