@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Btf, relocateModuleBtf, validateModuleBtf, type ModuleBtfVerdict } from '@btfwatch/btf';
+import { Btf, Kind, relocateModuleBtf, validateModuleBtf, type ModuleBtfVerdict } from '@btfwatch/btf';
 import { ElfFile, modInfoValue, readModInfo } from '@btfwatch/elf';
 import { assessBtf, configFlags, parseKernelConfig, readModuleFacts, readVmlinuxBtf } from '@btfwatch/compat';
 import { extractVmlinux } from '@btfwatch/pkg';
@@ -75,6 +75,39 @@ function predict(m: Module, kernelRelease: string, kernelVersion: string): Modul
 function distilledModule(): [string, Uint8Array] {
   const bytes = execFileSync('xz', ['-dc', join(fixturesDir, 'btf-distilled', 'btfwatch_distilled.ko.xz')]);
   return ['btfwatch_distilled.ko', bytes];
+}
+
+/**
+ * The distilled module with its BTF edited in place (same sizes; still loads where the original does)
+ * so that btf_relocate fails: `einval` renames the distilled 'mutex' to 'mutey', which vmlinux lacks;
+ * `enoent` points a module struct's name at "utex", the tail of the distilled "mutex", a string offset
+ * no distilled type's name maps.
+ */
+function brokenDistilledModule(how: 'einval' | 'enoent'): [string, Uint8Array] {
+  const [, original] = distilledModule();
+  const bytes = new Uint8Array(original);
+  const elf = ElfFile.parse(bytes);
+  const baseSec = elf.section('.BTF.base');
+  const splitSec = elf.section('.BTF');
+  assert.ok(baseSec && splitSec);
+  const dist = Btf.parse(bytes.slice(baseSec.offset, baseSec.offset + baseSec.size));
+  let mutex = 0;
+  for (let id = 1; id < dist.nrTypes && !mutex; id++) if (dist.name(id) === 'mutex') mutex = id;
+  const nameOff = dist.raw(mutex).nameOff;
+  const view = new DataView(bytes.buffer);
+  if (how === 'einval') {
+    const at = baseSec.offset + dist.header.hdrLen + dist.header.strOff + nameOff + 'mute'.length;
+    assert.equal(bytes[at], 'x'.charCodeAt(0));
+    bytes[at] = 'y'.charCodeAt(0);
+  } else {
+    const split = Btf.parse(bytes.slice(splitSec.offset, splitSec.offset + splitSec.size), dist);
+    let target = 0;
+    for (let id = split.startId; id < split.nrTypes && !target; id++)
+      if (split.raw(id).kind === Kind.Struct && split.raw(id).nameOff) target = id;
+    const at = splitSec.offset + split.header.hdrLen + split.header.typeOff + split.recordOffset(target);
+    view.setUint32(at, nameOff + 1, true);
+  }
+  return [`btfwatch_distilled-${how}.ko`, bytes];
 }
 
 /** btf_relocate.c's pr_warn lines, printed bare by 6.11+ kernels relocating a module's .BTF.base. */
@@ -158,7 +191,7 @@ test('6.1.0-55 (6.1.192-1) kernel with 6.1.0-56 modules: the kernel keeps exactl
   assert.deepEqual(btfLines(boot.dmesg), expected);
 });
 
-test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.12 prints only a once-per-boot notice; a .BTF.base module is relocated', () => {
+test("6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.12 prints only a once-per-boot notice; a .BTF.base module is relocated, or rejected with btf_relocate's own line", () => {
   requireTools();
   const work = mkdtempSync(join(tmpdir(), 'k612-'));
   const vmlinuz = extractVmlinuz(pinnedPackage('linux-image-6.12.117+deb13-amd64-unsigned'), join(work, 'k'));
@@ -167,29 +200,48 @@ test('6.12.117 kernel with 6.12.107 modules: MODULE_ALLOW_BTF_MISMATCH=y, and 6.
     ...modulesFromDeb(pinnedPackage('linux-image-6.12.107+deb13-amd64-unsigned'), join(work, 'm'), files),
     distilledModule(),
   ]);
-  const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
+  // Then the same module twice more with BTF that fails relocation (one name each way), one per phase.
+  const broken = (['einval', 'enoent'] as const).map((how) => ordered([brokenDistilledModule(how)]));
+  const boot = bootWithModules(vmlinuz, [
+    { ...phase('other', mods, false), unload: ['btfwatch_distilled'] },
+    { ...phase('einval', broken[0]!, true) },
+    { ...phase('enoent', broken[1]!, true) },
+  ]);
   console.log(`6.12.117 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
-  const [run] = boot.phases;
-  assert.ok(run);
   const lines: string[] = [];
   const once = new Set<string>();
   let rejected = 0;
-  for (const m of mods) {
-    assert.equal(run.loads.get(m.file), 0, `${m.file} loads`);
-    const p = predict(m, RELEASES.trixie, '6.12.117');
-    assert.equal(run.btf.includes(m.name), p.ok, `${m.name}: kernel kept BTF iff the validator accepts it`);
-    if (p.ok) continue;
-    rejected++;
-    assert.equal(p.load, 'loads-without-btf');
-    lines.push(...p.log);
-    for (const l of p.onceLog) {
-      if (once.has(l)) continue; // pr_warn_once: only the first rejected module of the boot prints it
-      once.add(l);
-      lines.push(l);
-    }
-  }
-  assert.ok(rejected > 0, 'at least one 6.12.107 module is rejected by 6.12.117');
-  assert.ok(run.btf.includes('btfwatch_distilled'), 'the distilled-base module keeps its (relocated) BTF');
+  const predictions = [mods, ...broken].map((set, i) => {
+    const run = boot.phases[i];
+    assert.ok(run);
+    return set.map((m) => {
+      assert.equal(run.loads.get(m.file), 0, `${m.file} loads`);
+      const p = predict(m, RELEASES.trixie, '6.12.117');
+      assert.equal(run.btf.includes(m.name), p.ok, `${m.file}: kernel kept BTF iff the validator accepts it`);
+      if (!p.ok) {
+        rejected++;
+        assert.equal(p.load, 'loads-without-btf');
+        lines.push(...p.log);
+        for (const l of p.onceLog) {
+          if (once.has(l)) continue; // pr_warn_once: only the first rejected module of the boot prints it
+          once.add(l);
+          lines.push(l);
+        }
+      }
+      return p;
+    });
+  });
+  assert.ok(rejected > 2, 'at least one 6.12.107 module is rejected by 6.12.117');
+  assert.ok(
+    boot.phases[0]?.btf.includes('btfwatch_distilled'),
+    'the .BTF.base module keeps its relocated BTF',
+  );
+  const [einval, enoent] = [predictions[1]![0]!, predictions[2]![0]!];
+  assert.ok(!einval.ok && !enoent.ok);
+  assert.deepEqual([einval.error.errno, enoent.error.errno], [-22, -2]);
+  assert.match(einval.log[0] ?? '', /^distilled base BTF type 'mutey' \[\d+\] is not mapped to base BTF id$/);
+  assert.match(enoent.log[0] ?? '', /^string '' \[offset \d+\] is not mapped to base BTF$/);
+  // The kernel printed btf_relocate's lines exactly as predicted, in order, among the others.
   assert.deepEqual(btfLines(boot.dmesg), lines);
 });
 
