@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   createDownloader,
@@ -16,6 +17,29 @@ import { startMirror, type MirrorHandle } from './support/mirror-server/index.ts
 
 const BODY = randomBytes(256 * 1024);
 const SHA = createHash('sha256').update(BODY).digest('hex');
+// Above the loopback server's streaming threshold and the reader's 4 MiB buffer: backpressure is real.
+const BIG = randomBytes(12 * 1024 * 1024);
+const BIG_SHA = createHash('sha256').update(BIG).digest('hex');
+
+/** A consumer that hashes what it reads, optionally slowly, optionally failing after `failAfter` bytes. */
+function hashing(opts: { delayMs?: number; failAfter?: number; stopAfter?: number } = {}) {
+  const calls: number[] = [];
+  const consume = async (body: Readable) => {
+    const hash = createHash('sha256');
+    let n = 0;
+    calls.push(0);
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      n += chunk.length;
+      calls[calls.length - 1] = n;
+      if (opts.failAfter !== undefined && n >= opts.failAfter) throw new Error('consumer gave up');
+      if (opts.stopAfter !== undefined && n >= opts.stopAfter) return { n, sha256: null };
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+    }
+    return { n, sha256: hash.digest('hex') };
+  };
+  return { consume, calls };
+}
 const RETRIES = 2;
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<MirrorError> {
@@ -40,7 +64,9 @@ describe('downloader', () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'bw-dl-test-'));
-    mirror = await startMirror({ files: { 'pool/p.deb': BODY, 'meta/small.txt': 'hello\n' } });
+    mirror = await startMirror({
+      files: { 'pool/p.deb': BODY, 'pool/big.deb': BIG, 'meta/small.txt': 'hello\n' },
+    });
     downloader = createDownloader({
       perHostConcurrency: 2,
       retries: { max: RETRIES, baseDelayMs: 5, maxDelayMs: 20 },
@@ -210,6 +236,71 @@ describe('downloader', () => {
     );
     assert.equal((await downloader.fetchMetadata(small, { etag: '"other"' })).notModified, false);
     await rejectsWith(downloader.fetchMetadata(small, { maxBytes: 3 }), 'MIRROR_SIZE');
+  });
+
+  test('downloadWhileReading: the consumer reads the bytes as they arrive, slowly or not; verified file and value', async () => {
+    for (const delayMs of [0, 2]) {
+      const { consume, calls } = hashing({ delayMs });
+      const big = `${mirror.url}/pool/big.deb`;
+      const r = await downloader.downloadWhileReading(big, { sha256: BIG_SHA, size: BIG.length }, consume, {
+        dir,
+      });
+      assert.deepEqual(r.value, { n: BIG.length, sha256: BIG_SHA });
+      assert.equal(calls.length, 1);
+      assert.deepEqual(await readFile(r.file.path), BIG);
+      await rm(r.file.path);
+    }
+    // A consumer that has what it needs early: the rest still reaches the disk and is verified.
+    const early = hashing({ stopAfter: 64 * 1024 });
+    const r = await downloader.downloadWhileReading(
+      url(),
+      { sha256: SHA, size: BODY.length },
+      early.consume,
+      {
+        dir,
+      },
+    );
+    assert.equal(r.value.sha256, null);
+    assert.deepEqual(await readFile(r.file.path), BODY);
+  });
+
+  test('downloadWhileReading: bad bytes are MIRROR_CHECKSUM whatever the consumer made of them; nothing left', async () => {
+    mirror.setFault('/pool/p.deb', { kind: 'corrupt' });
+    const happy = hashing();
+    await rejectsWith(
+      downloader.downloadWhileReading(url(), { sha256: SHA, size: BODY.length }, happy.consume, { dir }),
+      'MIRROR_CHECKSUM',
+    );
+    assert.deepEqual(happy.calls, [BODY.length], 'the consumer did read it all');
+    const failing = hashing({ failAfter: 1 });
+    await rejectsWith(
+      downloader.downloadWhileReading(url(), { sha256: SHA, size: BODY.length }, failing.consume, { dir }),
+      'MIRROR_CHECKSUM',
+    );
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('downloadWhileReading: a consumer error on good bytes passes through unchanged, after the transfer completed', async () => {
+    const failing = hashing({ failAfter: 1 });
+    await assert.rejects(
+      downloader.downloadWhileReading(url(), { sha256: SHA, size: BODY.length }, failing.consume, { dir }),
+      (err: unknown) => err instanceof Error && err.message === 'consumer gave up',
+    );
+    assert.equal(attempts(), 1, 'not retried');
+    assert.equal(mirror.requests.at(-1)?.status, 200);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('downloadWhileReading: a transfer cut mid-way is retried with a fresh stream for the consumer', async () => {
+    mirror.setFault('/pool/p.deb', { kind: 'reset', afterBytes: 5000, times: 1 });
+    const { consume, calls } = hashing();
+    const r = await downloader.downloadWhileReading(url(), { sha256: SHA, size: BODY.length }, consume, {
+      dir,
+    });
+    assert.equal(calls.length, 2, 'one consumer run per attempt');
+    assert.ok(calls[0]! < BODY.length);
+    assert.deepEqual(r.value, { n: BODY.length, sha256: SHA });
+    assert.deepEqual(await leftovers(), [r.file.path.slice(dir.length + 1)]);
   });
 
   test('bad arguments are MIRROR_CONFIG', async () => {

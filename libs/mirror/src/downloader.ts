@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -112,6 +112,20 @@ export interface Downloader {
   fetchMetadata(url: string, options?: FetchMetadataOptions): Promise<MetadataResponse>;
   /** GET a file to disk, verified against sha256 (and size) while streaming. */
   download(url: string, expect: ExpectedFile, options?: DownloadOptions): Promise<DownloadedFile>;
+  /**
+   * `download`, while the same bytes also stream into `consume` as they arrive, so reading a package
+   * overlaps its transfer. `consume` gets an unverified stream and must keep its results to itself:
+   * they are returned only once size and sha256 matched. Each attempt (after a retryable failure) gets a
+   * fresh stream. When `consume` fails, the transfer still completes and is verified: a checksum
+   * mismatch is reported as such (bad bytes explain the failure; retried as usual), a match passes
+   * the consumer's error through unchanged. A consumer may stop reading early; the rest still reaches disk.
+   */
+  downloadWhileReading<T>(
+    url: string,
+    expect: ExpectedFile,
+    consume: (body: Readable) => Promise<T>,
+    options?: DownloadOptions,
+  ): Promise<{ file: DownloadedFile; value: T }>;
   readonly stats: Readonly<DownloaderStats>;
   /** Close the dispatcher this downloader created (never the caller's). */
   close(): Promise<void>;
@@ -281,6 +295,25 @@ class HttpDownloader implements Downloader {
   }
 
   async download(url: string, expect: ExpectedFile, options: DownloadOptions = {}): Promise<DownloadedFile> {
+    return (await this.#download(url, expect, options, null)).file;
+  }
+
+  async downloadWhileReading<T>(
+    url: string,
+    expect: ExpectedFile,
+    consume: (body: Readable) => Promise<T>,
+    options: DownloadOptions = {},
+  ): Promise<{ file: DownloadedFile; value: T }> {
+    const r = await this.#download(url, expect, options, consume);
+    return { file: r.file, value: r.value as T };
+  }
+
+  async #download(
+    url: string,
+    expect: ExpectedFile,
+    options: DownloadOptions,
+    consume: ((body: Readable) => Promise<unknown>) | null,
+  ): Promise<{ file: DownloadedFile; value: unknown }> {
     const want = expect.sha256.toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(want)) throw new MirrorConfigError(`not a sha256: ${expect.sha256}`, { url });
     if (expect.size !== undefined && !(Number.isSafeInteger(expect.size) && expect.size >= 0)) {
@@ -301,13 +334,15 @@ class HttpDownloader implements Downloader {
         }
         const temp = join(dir, `.${randomUUID()}.partial`);
         const meter = new HashMeter(expect.size, finalUrl);
+        const tee = consume ? new Tee(consume) : null;
         // flush: the data reaches the disk before the rename below makes the file visible.
         const sink = createWriteStream(temp, { flags: 'wx', flush: true });
         let done = false;
         try {
           try {
-            await pipeline(res.body, meter, sink);
+            await (tee ? pipeline(res.body, meter, tee, sink) : pipeline(res.body, meter, sink));
           } catch (err) {
+            tee?.abort(err);
             throw bodyError(err, finalUrl, meter.bytes, announced);
           } finally {
             this.stats.bytes += meter.bytes;
@@ -322,12 +357,16 @@ class HttpDownloader implements Downloader {
           }
           const got = meter.digest();
           if (got !== want) throw new MirrorChecksumError(want, got, { url: finalUrl });
+          // Verified: now the consumer's outcome counts, whichever it is.
+          const value = tee ? await tee.result() : undefined;
           const path = join(dir, `${want}-${randomUUID().slice(0, 8)}${safeExtension(finalUrl)}`);
           await rename(temp, path);
           done = true;
-          return { path, url: finalUrl, sha256: got, size: meter.bytes };
+          return { file: { path, url: finalUrl, sha256: got, size: meter.bytes }, value };
         } finally {
           if (!done) {
+            // Whatever the consumer was doing with unverified bytes is abandoned, and waited for.
+            await tee?.settle();
             // The sink may still be opening the file; remove it only once it is closed.
             if (!sink.closed) {
               sink.destroy();
@@ -442,6 +481,66 @@ class HashMeter extends Transform {
 
   digest(): string {
     return this.#hash.digest('hex');
+  }
+}
+
+/**
+ * Passes every chunk on (to disk) and feeds a copy to a consumer's stream, waiting for the slower of
+ * the two. Once the consumer settled (done early, or failed), it is fed no more; the disk still gets
+ * everything.
+ */
+class Tee extends Transform {
+  readonly #feed = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  readonly #outcome: Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }>;
+  #settled = false;
+
+  constructor(consume: (body: Readable) => Promise<unknown>) {
+    super();
+    // A consumer that stopped listening must not crash the process with the stream's error.
+    this.#feed.on('error', () => {});
+    this.#outcome = Promise.resolve()
+      .then(() => consume(this.#feed))
+      .then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      )
+      .finally(() => {
+        this.#settled = true;
+        // Unblock a chunk waiting for the consumer to drain; the rest goes to disk only.
+        this.#feed.emit('drain');
+      });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#settled || this.#feed.destroyed || this.#feed.write(chunk)) {
+      callback(null, chunk);
+      return;
+    }
+    this.#feed.once('drain', () => callback(null, chunk));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.#settled && !this.#feed.destroyed) this.#feed.end();
+    callback();
+  }
+
+  /** The transfer failed: the consumer's stream fails with it. */
+  abort(err: unknown): void {
+    if (!this.#feed.destroyed) this.#feed.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** The consumer's value, or its error rethrown unchanged. */
+  async result(): Promise<unknown> {
+    const o = await this.#outcome;
+    if (!o.ok) throw o.error;
+    return o.value;
+  }
+
+  /** Ends the consumer's stream (if it still reads) and waits until the consumer settled. */
+  async settle(): Promise<void> {
+    if (!this.#settled && !this.#feed.destroyed)
+      this.#feed.destroy(new MirrorAbortedError('download abandoned'));
+    await this.#outcome;
   }
 }
 

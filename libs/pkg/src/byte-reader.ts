@@ -80,6 +80,19 @@ export class ByteReader {
     return out;
   }
 
+  /**
+   * Up to `max` (> 0) bytes, as many as the current chunk holds: a view, never a copy. Throws
+   * PKG_TRUNCATED at the end of input.
+   */
+  async readSome(max: number, what: string): Promise<Uint8Array> {
+    if (!(await this.fill())) throw this.truncated(what, max, 0);
+    const take = Math.min(max, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + take);
+    this.pos += take;
+    this.offset += take;
+    return out;
+  }
+
   /** Discards exactly `n` bytes or throws PKG_TRUNCATED. */
   async skip(n: number, what: string): Promise<void> {
     let left = n;

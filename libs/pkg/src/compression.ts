@@ -194,12 +194,26 @@ export async function decompressBuffer(
     streamOptions = { ...options, decoders: { ...options.decoders, xz: 'native' } };
   }
   const out = decompressStream(Readable.from([bytes], { objectMode: false }), compression, streamOptions);
+  // With a trustworthy size hint (a bzImage says how large its vmlinux is), the output goes straight
+  // into one buffer: no list of chunks held until a final concatenation doubles the peak.
+  // A hostile hint gains nothing: it is believed only up to the limit and 32× the compressed size.
+  const hint = options.sizeHint ?? 0;
+  const plausible = hint > 0 && hint <= options.maxOutputBytes && hint <= bytes.length * 32;
+  let whole = plausible ? Buffer.allocUnsafe(hint) : null;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of out as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
+    if (whole && total + chunk.length <= whole.length) whole.set(chunk, total);
+    else {
+      if (whole) {
+        chunks.push(whole.subarray(0, total));
+        whole = null;
+      }
+      chunks.push(chunk);
+    }
     total += chunk.length;
   }
+  if (whole) return whole.subarray(0, total);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 

@@ -211,6 +211,29 @@ describe('readDeb consumer contract', () => {
     for (const [path, digest] of streamed) assert.equal(digest, sha256(dpkgFile(deb, path)));
   });
 
+  it('read() hands over a buffer of its own: transferring it away leaves the archive intact', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const digests = new Map<string, string>();
+    try {
+      await readDeb(createReadStream(deb, { highWaterMark: 1 << 20 }), {
+        select: () => true,
+        onFile: async (file) => {
+          const bytes = await file.read();
+          digests.set(file.path, sha256(bytes));
+          // Detaches bytes.buffer: were it shared with the stream's chunks, later entries would break.
+          port1.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+          assert.equal(bytes.byteLength, 0);
+        },
+      });
+    } finally {
+      port1.close();
+      port2.close();
+    }
+    assert.ok(digests.size > 9);
+    for (const path of ['/boot/config-6.1.0-55-amd64', '/lib/modules/6.1.0-55-amd64/kernel/lib/crc7.ko'])
+      assert.equal(digests.get(path), sha256(dpkgFile(deb, path)), path);
+  });
+
   it('a stream abandoned half-way does not stall the archive', async () => {
     let seen = 0;
     await readDeb(createReadStream(deb), {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ByteReader } from './byte-reader.ts';
 import { classifyPath, type FileCompression, type FileKind } from './classify.ts';
-import { PkgCorruptError, PkgLimitExceededError, PkgTruncatedError, PkgUsageError } from './errors.ts';
+import { PkgCorruptError, PkgLimitExceededError, PkgUsageError } from './errors.ts';
 import type { Limits } from './limits.ts';
 
 /** Metadata of every archive entry, as `onEntry` sees it. */
@@ -81,14 +82,59 @@ export function defaultSelect(path: string): boolean {
   return classifyPath(path) !== null;
 }
 
-/** Minimal shape shared by Node streams and streamx (tar-stream) readables. */
-export interface BodyStream {
-  on(event: 'data', fn: (chunk: Uint8Array) => void): unknown;
-  on(event: 'end' | 'close', fn: () => void): unknown;
-  on(event: 'error', fn: (err: Error) => void): unknown;
-  resume(): unknown;
-  pause(): unknown;
-  destroy(err?: Error): unknown;
+/**
+ * The content of one archive entry, exactly `size` bytes, consumed at most once: whole, in chunks, or
+ * skipped. Chunks are views into the archive's own buffers; nothing is copied unless a read spans them.
+ */
+export interface EntryBody {
+  readonly size: number;
+  /** Bytes handed out so far. */
+  readonly consumed: number;
+  /** Everything not consumed yet, as one buffer. */
+  readRest(): Promise<Uint8Array>;
+  /** The next chunk of at most `max` bytes; null once all `size` bytes were handed out. */
+  next(max?: number): Promise<Uint8Array | null>;
+  /** Discards what was not consumed. */
+  skip(): Promise<void>;
+}
+
+/** An entry body read straight from the archive's ByteReader. */
+export function readerBody(reader: ByteReader, size: number, what: string): EntryBody {
+  let consumed = 0;
+  return {
+    size,
+    get consumed() {
+      return consumed;
+    },
+    async readRest() {
+      const bytes = await reader.read(size - consumed, what);
+      consumed = size;
+      return exclusive(bytes);
+    },
+    async next(max = 1 << 20) {
+      if (consumed >= size) return null;
+      const chunk = await reader.readSome(Math.min(max, size - consumed), what);
+      consumed += chunk.length;
+      return chunk;
+    },
+    async skip() {
+      await reader.skip(size - consumed, what);
+      consumed = size;
+    },
+  };
+}
+
+/**
+ * A Buffer that owns its whole memory: what `read()` promises, so a consumer may keep, mutate or
+ * transfer it (postMessage) without touching the archive's other bytes. A read within one chunk of
+ * the stream is a view and is copied; a read across chunks already is a buffer of its own.
+ */
+function exclusive(bytes: Uint8Array): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
+    return Buffer.from(bytes.buffer, 0, bytes.byteLength);
+  const out = Buffer.allocUnsafeSlow(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 /**
@@ -96,25 +142,22 @@ export interface BodyStream {
  * all been consumed (read, streamed or skipped), so the archive never runs ahead of the consumer.
  */
 export async function deliverFile(
-  body: BodyStream,
+  body: EntryBody,
   entry: ArchiveEntry,
   options: PickOptions,
   limits: Limits,
   digest: FileDigest | null,
 ): Promise<void> {
   const onFile = options.onFile;
-  const ended = watchEnd(body, entry);
   if (!onFile) {
-    body.resume();
-    await ended;
+    await body.skip();
     return;
   }
   const verify = digest !== null && options.verifyDigests === true;
   const hash = verify ? createHash(digest.algorithm) : null;
   let state: 'open' | 'reading' | 'streaming' | 'closed' = 'open';
   let reading: Promise<Uint8Array> | null = null;
-  let hashOff = false;
-  let streamed: PassThrough | null = null;
+  let streamed: BodyReadable | null = null;
   const cls = classifyPath(entry.path);
   const file: PickedFile = {
     path: entry.path,
@@ -139,7 +182,10 @@ export async function deliverFile(
         );
       }
       state = 'reading';
-      reading = collect(body, entry, ended, hash);
+      reading = body.readRest().then((bytes) => {
+        hash?.update(bytes);
+        return bytes;
+      });
       // The consumer may not await it before failing elsewhere; we await it below either way.
       reading.catch(() => {});
       return reading;
@@ -148,7 +194,7 @@ export async function deliverFile(
       if (state !== 'open')
         throw new PkgUsageError(`${entry.path}: stream() after read() or after the callback settled`);
       state = 'streaming';
-      streamed = relay(body, ended, hash);
+      streamed = new BodyReadable(body, hash);
       return streamed;
     },
   };
@@ -158,95 +204,56 @@ export async function deliverFile(
     throw new CallbackError(err);
   } finally {
     // Whatever the consumer did, the file is closed to it once its callback settles.
-    const delivered = state !== 'open';
     state = 'closed';
-    if (!delivered) hashOff = true;
   }
   if (reading) await reading;
-  else {
+  else if (streamed) {
     // A stream the consumer left unfinished is cut off; the rest of the file is skipped.
-    const relayed = streamed as PassThrough | null;
-    if (relayed && !relayed.writableFinished) relayed.destroy();
-    body.resume();
-    await ended;
+    await (streamed as BodyReadable).close();
   }
-  // Content skipped without being read is not checked: nothing of it was delivered.
-  if (hash && digest && !hashOff) {
-    const got = hash.digest('hex');
-    if (got !== digest.hex.toLowerCase()) {
-      throw new PkgCorruptError(
-        `${entry.path}: ${digest.algorithm} ${got} does not match the package's ${digest.hex}`,
-      );
-    }
+  // Content skipped without being read is not checked: not all of it was delivered.
+  const complete = body.consumed === body.size;
+  await body.skip();
+  if (hash && digest && complete) checkDigest(hash, digest, entry);
+}
+
+function checkDigest(hash: ReturnType<typeof createHash>, digest: FileDigest, entry: ArchiveEntry): void {
+  const got = hash.digest('hex');
+  if (got !== digest.hex.toLowerCase()) {
+    throw new PkgCorruptError(
+      `${entry.path}: ${digest.algorithm} ${got} does not match the package's ${digest.hex}`,
+    );
   }
 }
 
-/** Feeds the body into a PassThrough the consumer owns, with backpressure; never stalls the archive once the PassThrough is gone. */
-function relay(
-  body: BodyStream,
-  ended: Promise<void>,
-  hash: ReturnType<typeof createHash> | null,
-): PassThrough {
-  const out = new PassThrough();
-  // The failure also rejects the read call; a consumer that stopped listening must not crash on it.
-  out.on('error', () => {});
-  body.on('data', (chunk) => {
-    hash?.update(chunk);
-    if (out.destroyed) return;
-    if (!out.write(chunk)) {
-      body.pause();
-      out.once('drain', () => body.resume());
-    }
-  });
-  out.on('close', () => body.resume());
-  ended.then(
-    () => out.end(),
-    (err: unknown) => out.destroy(err as Error),
-  );
-  return out;
-}
-
-/** Resolves when the body ended with all its bytes; rejects when it errors or closes early. */
-function watchEnd(body: BodyStream, entry: ArchiveEntry): Promise<void> {
-  const p = new Promise<void>((resolve, reject) => {
-    let done = false;
-    body.on('end', () => {
-      done = true;
-      resolve();
-    });
-    body.on('error', (err) => {
-      done = true;
-      reject(err);
-    });
-    body.on('close', () => {
-      if (!done) reject(new PkgTruncatedError(`${entry.path}: content ended early`));
-    });
-  });
-  p.catch(() => {});
-  return p;
-}
-
-async function collect(
-  body: BodyStream,
-  entry: ArchiveEntry,
-  ended: Promise<void>,
-  hash: ReturnType<typeof createHash> | null,
-): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafe(entry.size);
-  let n = 0;
-  let overflow = false;
-  body.on('data', (chunk) => {
-    if (n + chunk.length > out.length) {
-      overflow = true;
-      return;
-    }
-    out.set(chunk, n);
-    n += chunk.length;
-    hash?.update(chunk);
-  });
-  await ended;
-  if (overflow)
-    throw new PkgCorruptError(`${entry.path}: more content than the declared ${entry.size} bytes`);
-  if (n !== entry.size) throw new PkgTruncatedError(`${entry.path}: ${n} of ${entry.size} bytes`);
-  return out;
+/** A consumer's view of an entry body as a Readable, pulling one chunk at a time (backpressure). */
+class BodyReadable extends Readable {
+  #inflight: Promise<void> | null = null;
+  constructor(
+    private readonly body: EntryBody,
+    private readonly hash: ReturnType<typeof createHash> | null,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    // The failure also rejects the archive read; a consumer that stopped listening must not crash on it.
+    this.on('error', () => {});
+  }
+  override _read(): void {
+    if (this.#inflight) return;
+    this.#inflight = this.body.next().then(
+      (chunk) => {
+        this.#inflight = null;
+        if (chunk) this.hash?.update(chunk);
+        if (!this.destroyed) this.push(chunk);
+      },
+      (err: unknown) => {
+        this.#inflight = null;
+        this.destroy(err as Error);
+      },
+    );
+  }
+  /** Stops the consumer's stream; resolves once no read of the archive is in flight for it. */
+  async close(): Promise<void> {
+    if (!this.destroyed && !this.readableEnded) this.destroy();
+    await this.#inflight;
+  }
 }

@@ -11,6 +11,7 @@ import {
   callSync,
   defaultSelect,
   deliverFile,
+  readerBody,
   type ArchiveEntry,
   type FileDigest,
 } from './pick.ts';
@@ -24,7 +25,6 @@ import {
   type RpmHeader,
   type RpmLead,
 } from './rpm-header.ts';
-import { drain } from './tar-walk.ts';
 
 /** A dependency (Requires/Provides): name, rpm sense flags, version (empty when unversioned). */
 export interface RpmDependency {
@@ -271,11 +271,11 @@ async function walkCpio(
     };
     callSync(options.onEntry, entry);
     if (type === 'symlink') continue;
-    const body = Readable.from(reader.take(h.size, `${path} content`));
+    const body = readerBody(reader, h.size, `${path} content`);
     // Hardlinked files: rpm stores the content once, with the last link; the others are empty.
     const wanted = type === 'file' && h.size > 0 && selectSafe(select, path);
     if (wanted) await deliverFile(body, entry, options, limits, declared?.digest ?? null);
-    else await drain(body, entry);
+    else await body.skip();
     await finishCpioEntry(reader, h.size);
   }
   // Read the compressed stream to its end, so its own integrity checks run.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { run } from './exec.ts';
@@ -95,13 +96,16 @@ export async function buildAptTree(
       const filename = `pool/${component}/${prefix}/${source}/${basename(deb.file)}`;
       await mkdir(dirname(join(root, filename)), { recursive: true });
       await copyFile(deb.file, join(root, filename));
-      const bytes = await readFile(deb.file);
-      entries.set(deb.file, {
-        filename,
-        size: bytes.length,
-        md5: createHash('md5').update(bytes).digest('hex'),
-        sha256: sha256(bytes),
-      });
+      // Hashed as a stream: whole kernel packages are 70 MB and more.
+      const md5 = createHash('md5');
+      const sha = createHash('sha256');
+      let size = 0;
+      for await (const chunk of createReadStream(deb.file) as AsyncIterable<Buffer>) {
+        md5.update(chunk);
+        sha.update(chunk);
+        size += chunk.length;
+      }
+      entries.set(deb.file, { filename, size, md5: md5.digest('hex'), sha256: sha.digest('hex') });
     }
     for (const arch of archs) {
       const mine = debs.filter((d) => ['all', arch].includes(d.control.get('architecture') ?? ''));
