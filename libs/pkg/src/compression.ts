@@ -117,8 +117,14 @@ const CHILD_READ_AHEAD = 8 * 1024 * 1024;
 
 type Decoder = Duplex;
 
-/** Below this, whole-buffer xz decoding stays in-process. */
-const SMALL_INPUT = 1024 * 1024;
+/** Below this, xz decoding stays in-process: spawning `xz` costs more than it saves. */
+export const SMALL_INPUT = 1024 * 1024;
+
+/** Decoder options for an input known to be small: in-process xz unless the caller chose otherwise. */
+export function smallInputDecoders(decoders: DecoderOptions | undefined, size: number): DecoderOptions {
+  if (size >= SMALL_INPUT || (decoders?.xz ?? 'auto') !== 'auto') return decoders ?? {};
+  return { ...decoders, xz: 'native' };
+}
 
 export interface DecompressOptions {
   decoders?: DecoderOptions;

@@ -1,7 +1,12 @@
 import { Readable } from 'node:stream';
 import { ArReader } from './ar.ts';
 import { ByteReader, type ByteSource } from './byte-reader.ts';
-import { decompressStream, type Compression, type DecoderOptions } from './compression.ts';
+import {
+  decompressStream,
+  smallInputDecoders,
+  type Compression,
+  type DecoderOptions,
+} from './compression.ts';
 import { deb822Field, parseDeb822, type Deb822Paragraph } from './deb822.ts';
 import { PkgBadMagicError, PkgCorruptError, PkgUnsupportedCompressionError } from './errors.ts';
 import { checkLimit, resolveLimits, type Limits } from './limits.ts';
@@ -96,7 +101,13 @@ async function readDebFrom(reader: ByteReader, options: ReadDebOptions, limits: 
   let member = await nextRequired(ar);
   const controlCompression = memberCompression(member.name, 'control.tar', CONTROL_SUFFIX);
   checkLimit(limits, 'maxMetadataBytes', member.size, 'control.tar size');
-  const control = await readControlTar(ar, controlCompression, options, limits);
+  // control.tar is a few KB: decoded in-process, not by a spawned xz.
+  const control = await readControlTar(
+    ar,
+    controlCompression,
+    { ...options, decoders: smallInputDecoders(options.decoders, member.size) },
+    limits,
+  );
 
   member = await nextRequired(ar);
   const dataCompression = memberCompression(member.name, 'data.tar', DATA_SUFFIX);
