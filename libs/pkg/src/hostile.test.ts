@@ -227,7 +227,7 @@ describe('crafted hostile .debs', () => {
     assertPkgError(await attempt(readDeb, deb('data.tar.lz4', tar())), 'unknown member compression', [
       'PKG_UNSUPPORTED_COMPRESSION',
     ]);
-    // A complete entry but no end-of-archive blocks: tar-stream alone would call this complete.
+    // A complete entry but no end-of-archive blocks: the archive was cut between entries.
     const full = tar(file('./boot/config-1', 'CONFIG_X=y\n'));
     assertPkgError(await attempt(readDeb, deb('data.tar', full.subarray(0, 1024))), 'no end marker', [
       'PKG_TRUNCATED',
