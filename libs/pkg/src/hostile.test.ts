@@ -209,6 +209,57 @@ describe('crafted hostile .debs', () => {
     }
   });
 
+  it('GNU long names and pax records (as GNU tar writes them) read as tar lists them', async () => {
+    const tree = join(dir, 'long');
+    const deep = `./lib/modules/1/kernel/${'d'.repeat(90)}/${'e'.repeat(60)}/name-with-a-long-path.ko`;
+    sh(
+      `mkdir -p '${tree}/${deep.slice(2, deep.lastIndexOf('/'))}' && printf 'ko' > '${tree}/${deep.slice(2)}' && ln -s '${'t'.repeat(120)}' '${tree}/lib/modules/1/link'`,
+    );
+    for (const format of ['gnu', 'pax']) {
+      const data = sh(`tar -C '${tree}' --format=${format} --sort=name -c .`);
+      const listed: Array<[string, string | null]> = [];
+      const got: string[] = [];
+      await readDeb(deb('data.tar', data), {
+        onEntry: (e) => listed.push([e.path, e.type === 'symlink' ? e.linkTarget : null]),
+        onFile: async (f) => void got.push(`${f.path} ${Buffer.from(await f.read()).toString()}`),
+      });
+      const oracle = sh(`tar -tf - --format=${format}`, data)
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .map((n) => `/${n.replace(/^\.\/?/, '').replace(/\/$/, '')}`);
+      assert.deepEqual(
+        listed.map(([p]) => p),
+        oracle,
+        format,
+      );
+      assert.deepEqual(got, [`/${deep.slice(2)} ko`], format);
+      assert.deepEqual(listed.find(([p]) => p.endsWith('/link'))?.[1], 't'.repeat(120), format);
+    }
+  });
+
+  it('bad tar headers are PKG_CORRUPT or PKG_LIMIT_EXCEEDED, never a guess', async () => {
+    const good = tar(file('./boot/config-1', 'CONFIG_X=y\n'));
+    const badSum = Buffer.from(good);
+    badSum[0] ^= 0x01; // name changes, stored checksum does not
+    assertPkgError(await attempt(readDeb, deb('data.tar', badSum)), 'checksum', ['PKG_CORRUPT']);
+    const v7 = Buffer.from(good);
+    v7.fill(0, 257, 265); // no ustar magic: pre-POSIX tar, which dpkg never writes
+    let sum = 0;
+    v7.fill(0x20, 148, 156);
+    for (const b of v7.subarray(0, 512)) sum += b;
+    v7.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    assertPkgError(await attempt(readDeb, deb('data.tar', v7)), 'no magic', ['PKG_CORRUPT']);
+    const after = Buffer.concat([good, tar(file('./boot/late', 'x'))]);
+    assertPkgError(await attempt(readDeb, deb('data.tar', after)), 'entry after the end marker', [
+      'PKG_CORRUPT',
+    ]);
+    const longName = sh(`tar -C '${dir}' --format=gnu -c long`);
+    assertPkgError(await attempt(readDeb, deb('data.tar', longName), { maxPathLength: 100 }), 'long name', [
+      'PKG_LIMIT_EXCEEDED',
+    ]);
+  });
+
   it('bad magic anywhere is PKG_BAD_MAGIC; a tar cut between entries is PKG_TRUNCATED', async () => {
     assertPkgError(await attempt(readDeb, Buffer.from('!<arch>x')), 'ar magic', ['PKG_BAD_MAGIC']);
     assertPkgError(await attempt(readDeb, fixtureBytes(RPMS[0]!)), 'rpm as deb', ['PKG_BAD_MAGIC']);
