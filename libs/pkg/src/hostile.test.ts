@@ -241,7 +241,7 @@ describe('crafted hostile .debs', () => {
   it('bad tar headers are PKG_CORRUPT or PKG_LIMIT_EXCEEDED, never a guess', async () => {
     const good = tar(file('./boot/config-1', 'CONFIG_X=y\n'));
     const badSum = Buffer.from(good);
-    badSum[0] ^= 0x01; // name changes, stored checksum does not
+    badSum[0]! ^= 0x01; // name changes, stored checksum does not
     assertPkgError(await attempt(readDeb, deb('data.tar', badSum)), 'checksum', ['PKG_CORRUPT']);
     const v7 = Buffer.from(good);
     v7.fill(0, 257, 265); // no ustar magic: pre-POSIX tar, which dpkg never writes
