@@ -200,13 +200,19 @@ describe('downloader', () => {
   });
 
   test('per-host concurrency is enforced across calls', async () => {
-    mirror.setFault('/pool/p.deb', { kind: 'delay', headersMs: 80 });
-    const files = await Promise.all(
-      Array.from({ length: 6 }, () => downloader.download(url(), { sha256: SHA }, { dir })),
-    );
-    assert.equal(new Set(files.map((f) => f.path)).size, 6);
-    assert.equal(attempts(), 6);
-    assert.equal(mirror.maxInFlight, 2);
+    // Heads held long enough that the second slot is surely used, even on a busy machine.
+    mirror.setFault('/pool/p.deb', { kind: 'delay', headersMs: 400 });
+    const patient = createDownloader({ perHostConcurrency: 2, timeouts: { headersMs: 10_000 } });
+    try {
+      const files = await Promise.all(
+        Array.from({ length: 6 }, () => patient.download(url(), { sha256: SHA }, { dir })),
+      );
+      assert.equal(new Set(files.map((f) => f.path)).size, 6);
+      assert.equal(attempts(), 6);
+      assert.equal(mirror.maxInFlight, 2);
+    } finally {
+      await patient.close();
+    }
   });
 
   test('an aborted download is MIRROR_ABORTED and leaves nothing behind', async () => {
