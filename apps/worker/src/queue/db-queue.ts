@@ -234,8 +234,15 @@ export function startInProcessRunner(
     } finally {
       pumping = false;
     }
-    if (running.size === 0 && !stopped && (await queue.unfinishedCount().catch(() => 0)) === 0) {
-      for (const w of idleWaiters.splice(0)) w();
+    if (running.size === 0 && !stopped && idleWaiters.length > 0) {
+      // Only waiters already registered when the count is taken may be released by it: a count that
+      // started before a job was enqueued and its waiter registered would release that waiter too early.
+      const waiters = idleWaiters.slice();
+      const unfinished = await queue.unfinishedCount().catch(() => 0);
+      if (unfinished === 0 && running.size === 0) {
+        for (const w of waiters) idleWaiters.splice(idleWaiters.indexOf(w), 1);
+        for (const w of waiters) w();
+      }
     }
   };
 
