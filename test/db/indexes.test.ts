@@ -8,6 +8,8 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import {
+  buildBasesOfModuleBtf,
+  compatAnswer,
   dependentModulePackages,
   findModuleBuilds,
   kernelPackageNames,
@@ -22,6 +24,7 @@ import {
   selectModuleBuilds,
   siblingBuilds,
   getKernel,
+  kernelState,
   verdictMatrix,
   verdictSummary,
   type Database,
@@ -192,6 +195,48 @@ test(
       );
       await explain('verdicts of a package', ['verdicts', 'packages'], () =>
         queryVerdicts(db, { kernelBuildId: kernel.id, packageName: imageName, limit: 50 }),
+      );
+      // GET /v1/compat: one statement per answer (page, summary of the selection, missing verdicts).
+      await explain(
+        'compat page of every verdict',
+        ['verdicts'],
+        () => compatAnswer(db, { kernelBuildId: kernel.id, limit: 100, after: ownIds[300] }),
+        { sorted: true },
+      );
+      await explain('compat page of one btf verdict', ['verdicts'], () =>
+        compatAnswer(db, { kernelBuildId: kernel.id, btf: ['rejected', 'corrupt'], limit: 100 }),
+      );
+      await explain('compat answer for a module name', ['verdicts', 'module_builds'], () =>
+        compatAnswer(db, {
+          kernelBuildId: kernel.id,
+          selection: { moduleName: firstModule!.name },
+          limit: 100,
+          missingLimit: 5001,
+        }),
+      );
+      await explain('compat answer for a package version', ['verdicts', 'module_builds', 'packages'], () =>
+        compatAnswer(db, {
+          kernelBuildId: kernel.id,
+          selection: { packageName: imageName, packageVersion: kernel.version },
+          limit: 50,
+          after: ownIds[100],
+          missingLimit: 5001,
+        }),
+      );
+      await explain('compat answer for a module build', ['verdicts', 'module_builds'], () =>
+        compatAnswer(db, {
+          kernelBuildId: kernel.id,
+          selection: { moduleBuildId: firstModule!.id },
+          limit: 100,
+          missingLimit: 5001,
+        }),
+      );
+      await explain('compat kernel by id', ['kernel_builds'], () => kernelState(db, String(kernel.id)));
+      await explain('compat kernel by base BTF', ['kernel_builds'], () =>
+        kernelState(db, kernel.baseBtfSha256!),
+      );
+      await explain('build bases of an uploaded module BTF', ['module_builds'], () =>
+        buildBasesOfModuleBtf(db, firstModule!.btfSha256!),
       );
       await explain('verdict summary', ['verdicts'], () => verdictSummary(db, kernel.id));
       await explain('verdict summary of earlier modules', ['verdicts'], () =>

@@ -16,6 +16,7 @@ const expectedTables = [
   'alerts',
   'base_pairs',
   'blobs',
+  'catalog_versions',
   'jobs',
   'kernel_builds',
   'kernel_packages',

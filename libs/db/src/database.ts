@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgSession } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
@@ -92,5 +93,36 @@ function redact(url: string): string {
 /** Rows of a raw SQL query; both drivers answer with `{ rows }`. */
 export async function queryRows<T>(db: Executor, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+const dialect = new PgDialect();
+type Statement = { execute(values?: Record<string, unknown>): Promise<unknown> };
+const statementsBySession = new WeakMap<object, Map<string, Statement>>();
+
+/**
+ * Rows of a raw SQL query sent as a named prepared statement, so Postgres parses and plans it once per
+ * connection instead of on every call. `key` names the query's shape: `build` runs once per session and
+ * key, and every value that varies between calls must be a `sql.placeholder(name)` filled from `values`.
+ */
+export async function preparedRows<T>(
+  db: Executor,
+  key: string,
+  build: () => SQL,
+  values: Record<string, unknown>,
+): Promise<T[]> {
+  // drizzle names prepared statements of its query builders only; raw SQL takes the same session call.
+  const session = (db as unknown as { session: PgSession }).session;
+  let statements = statementsBySession.get(session);
+  if (!statements) statementsBySession.set(session, (statements = new Map()));
+  let statement = statements.get(key);
+  if (!statement) {
+    const query = dialect.sqlToQuery(build());
+    // One name, one text: a statement built differently (another version of this code) gets its own.
+    const name = `${key}_${createHash('sha1').update(query.sql).digest('hex').slice(0, 12)}`;
+    statement = session.prepareQuery(query, undefined, name, false);
+    statements.set(key, statement);
+  }
+  const result = (await statement.execute(values)) as { rows: T[] };
   return result.rows;
 }

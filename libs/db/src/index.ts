@@ -1,4 +1,4 @@
 export * from './schema/index.ts';
-export { migrateDatabase, migrationsFolder, openDatabase, queryRows } from './database.ts';
+export { migrateDatabase, migrationsFolder, openDatabase, preparedRows, queryRows } from './database.ts';
 export type { Database, DatabaseHandle, Executor, OpenOptions, Schema } from './database.ts';
 export * from './repos/index.ts';

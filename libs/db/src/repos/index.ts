@@ -1,5 +1,6 @@
 export * from './alerts.ts';
 export * from './blobs.ts';
+export * from './compat.ts';
 export * from './kernels.ts';
 export * from './mirrors.ts';
 export * from './modules.ts';

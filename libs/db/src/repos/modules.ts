@@ -1,25 +1,46 @@
-import { and, arrayOverlaps, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
 import {
+  catalogVersions,
   kernelPackages,
   moduleBuilds,
+  type CatalogCounter,
   packages,
   type BuildBaseHow,
   type ModuleBuild,
   type NewModuleBuild,
 } from '../schema/index.ts';
 
+/**
+ * Inserts module builds (a row already there stays) and, when any is new, bumps the `module_builds`
+ * catalog version in the same transaction: answers cached for a selection by name or package compare it.
+ */
 export async function insertModuleBuilds(db: Executor, rows: NewModuleBuild[]): Promise<number> {
-  let inserted = 0;
-  for (let i = 0; i < rows.length; i += 500) {
-    const r = await db
-      .insert(moduleBuilds)
-      .values(rows.slice(i, i + 500))
-      .onConflictDoNothing()
-      .returning({ id: moduleBuilds.id });
-    inserted += r.length;
-  }
-  return inserted;
+  if (rows.length === 0) return 0;
+  return db.transaction(async (tx) => {
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += 500) {
+      const r = await tx
+        .insert(moduleBuilds)
+        .values(rows.slice(i, i + 500))
+        .onConflictDoNothing()
+        .returning({ id: moduleBuilds.id });
+      inserted += r.length;
+    }
+    if (inserted > 0) await bumpCatalogVersion(tx, 'module_builds');
+    return inserted;
+  });
+}
+
+/** Adds one to a catalog counter; its row lock is held until the caller's transaction ends. */
+async function bumpCatalogVersion(db: Executor, name: CatalogCounter): Promise<void> {
+  await db
+    .insert(catalogVersions)
+    .values({ name, version: 1 })
+    .onConflictDoUpdate({
+      target: catalogVersions.name,
+      set: { version: sql`${catalogVersions.version} + 1` },
+    });
 }
 
 export async function getModuleBuild(db: Executor, id: number): Promise<ModuleBuild | undefined> {
@@ -172,6 +193,26 @@ export async function dependentModulePackages(db: Executor, packageNames: string
     )
     .orderBy(asc(packages.sha256));
   return rows.map((r) => r.sha);
+}
+
+/**
+ * Build bases known for module builds whose .BTF has this sha256: each distinct base once, with the
+ * lowest module build id that has it.
+ */
+export async function buildBasesOfModuleBtf(
+  db: Executor,
+  btfSha256: string,
+): Promise<Array<{ buildBaseSha256: string; moduleBuildId: number }>> {
+  const rows = await db
+    .select({
+      buildBaseSha256: moduleBuilds.buildBaseSha256,
+      moduleBuildId: sql<number>`min(${moduleBuilds.id})`.mapWith(Number),
+    })
+    .from(moduleBuilds)
+    .where(and(eq(moduleBuilds.btfSha256, btfSha256), isNotNull(moduleBuilds.buildBaseSha256)))
+    .groupBy(moduleBuilds.buildBaseSha256)
+    .orderBy(asc(moduleBuilds.buildBaseSha256));
+  return rows.map((r) => ({ buildBaseSha256: r.buildBaseSha256!, moduleBuildId: r.moduleBuildId }));
 }
 
 /** Module builds of out-of-tree packages with BTF whose build base is not known yet. */

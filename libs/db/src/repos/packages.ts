@@ -41,7 +41,8 @@ export async function recordSeenPackage(
     .onConflictDoNothing();
   await db
     .insert(packageLocations)
-    .values({ packageSha256: pkg.sha256, ...location })
+    .values({ packageSha256: pkg.sha256, ...location, firstSeenAt: sql`now()` })
+    // firstSeenAt stays as the first scan that listed it here set it.
     .onConflictDoUpdate({
       target: [packageLocations.packageSha256, packageLocations.mirrorId, packageLocations.suite],
       set: { url: location.url, lastSeenAt: sql`now()` },

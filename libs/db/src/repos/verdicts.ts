@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
 import {
   basePairs,
+  kernelBuilds,
   moduleBuilds,
   packages,
   verdicts,
@@ -9,23 +10,37 @@ import {
   type Verdict,
 } from '../schema/index.ts';
 
-export async function upsertVerdicts(db: Executor, rows: NewVerdict[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    await db
-      .insert(verdicts)
-      .values(rows.slice(i, i + 500))
-      .onConflictDoUpdate({
-        target: [verdicts.moduleBuildId, verdicts.kernelBuildId],
-        set: {
-          btf: sql`excluded.btf`,
-          load: sql`excluded.load`,
-          loadReason: sql`excluded.load_reason`,
-          abi: sql`excluded.abi`,
-          evidence: sql`excluded.evidence`,
-          computedAt: sql`now()`,
-        },
-      });
-  }
+/**
+ * Stores verdicts (replacing those of the same pairs) and, in the same transaction, bumps the verdicts
+ * version of every kernel build they are for. Returns each such kernel build's new version.
+ */
+export async function upsertVerdicts(db: Executor, rows: NewVerdict[]): Promise<Map<number, number>> {
+  if (rows.length === 0) return new Map();
+  const kernelIds = [...new Set(rows.map((r) => r.kernelBuildId))].sort((a, b) => a - b);
+  return db.transaction(async (tx) => {
+    for (let i = 0; i < rows.length; i += 500) {
+      await tx
+        .insert(verdicts)
+        .values(rows.slice(i, i + 500))
+        .onConflictDoUpdate({
+          target: [verdicts.moduleBuildId, verdicts.kernelBuildId],
+          set: {
+            btf: sql`excluded.btf`,
+            load: sql`excluded.load`,
+            loadReason: sql`excluded.load_reason`,
+            abi: sql`excluded.abi`,
+            evidence: sql`excluded.evidence`,
+            computedAt: sql`now()`,
+          },
+        });
+    }
+    const bumped = await tx
+      .update(kernelBuilds)
+      .set({ verdictsVersion: sql`${kernelBuilds.verdictsVersion} + 1` })
+      .where(inArray(kernelBuilds.id, kernelIds))
+      .returning({ id: kernelBuilds.id, version: kernelBuilds.verdictsVersion });
+    return new Map(bumped.map((b) => [b.id, Number(b.version)]));
+  });
 }
 
 export interface VerdictQuery {

@@ -6,3 +6,4 @@ export * from './verdicts.ts';
 export * from './alerts.ts';
 export * from './webhooks.ts';
 export * from './jobs.ts';
+export * from './catalog.ts';

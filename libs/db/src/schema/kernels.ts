@@ -50,6 +50,11 @@ export const kernelBuilds = pgTable(
     suites: jsonb('suites').$type<string[]>().notNull().default([]),
     createdAt: createdAt(),
     evaluatedAt: tstz('evaluated_at'),
+    /**
+     * Bumped in the same transaction as every change to this build's verdicts (upsertVerdicts): an answer
+     * cached with one value is current while the value is.
+     */
+    verdictsVersion: bigint('verdicts_version', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     uniqueIndex('kernel_builds_identity_idx').on(t.distro, t.release, t.version, t.arch),

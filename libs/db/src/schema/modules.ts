@@ -3,7 +3,8 @@ import { createdAt } from './columns.ts';
 import { kernelBuilds } from './kernels.ts';
 import { packages } from './packages.ts';
 
-export type BuildBaseHow = 'same-build' | 'declared-dependency' | 'validated' | 'distilled' | 'uploaded';
+export type BuildBaseHow =
+  'same-build' | 'declared-dependency' | 'validated' | 'distilled' | 'uploaded' | 'known-module-build';
 
 /** One module file inside one package. */
 export const moduleBuilds = pgTable(
@@ -37,6 +38,8 @@ export const moduleBuilds = pgTable(
     index('module_builds_vermagic_idx').on(t.vermagic),
     index('module_builds_kernel_idx').on(t.kernelBuildId),
     index('module_builds_name_idx').on(t.name),
+    // An uploaded module whose .BTF is a known module build's takes that build's base.
+    index('module_builds_btf_idx').on(t.btfSha256),
   ],
 );
 export type ModuleBuild = typeof moduleBuilds.$inferSelect;

@@ -57,6 +57,11 @@ export const packageLocations = pgTable(
       .references(() => mirrors.id, { onDelete: 'cascade' }),
     suite: text('suite').notNull(),
     url: text('url').notNull(),
+    /**
+     * When a scan first listed the package at this mirror and suite (set on insert, kept after). Null for
+     * locations recorded before btfwatch kept it: their first sighting here is not known.
+     */
+    firstSeenAt: tstz('first_seen_at'),
     lastSeenAt: createdAt(),
   },
   (t) => [
