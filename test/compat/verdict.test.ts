@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Btf, BtfBuilder, Kind, moduleBaseRefs } from '@btfwatch/btf';
 import {
   assessBtf,
+  assessBtfFromFacts,
   configFlags,
   parseKernelConfig,
   predictLoad,
@@ -260,4 +261,43 @@ test('absent: module without .BTF, kernel without BTF, module BTF off or unknown
   const old = assessBtf(m, kernel(RELEASES.bookworm56, { kernelVersion: '5.10.200', flags: null }), deps);
   assert.equal(old.btf, 'absent');
   assert.match(old.explanation, /ignores module BTF/);
+});
+
+test('assessBtfFromFacts decides exactly what needs no module BTF bytes, as assessBtf does', () => {
+  const b55 = base(RELEASES.bookworm55);
+  const b56 = base(RELEASES.bookworm56);
+  const facts = (m: ModuleBtfSide) => ({
+    hasBtf: m.btf !== null,
+    buildBaseSha256: m.buildBase?.sha256 ?? null,
+  });
+  const off: KernelConfigFlags = { ...flags(RELEASES.bookworm56), DEBUG_INFO_BTF_MODULES: false };
+  const decided: Array<[ModuleBtfSide, KernelBtfSide, string]> = [
+    [module(RELEASES.bookworm56, 'overlay.ko', b56), kernel(RELEASES.bookworm56), 'identical'],
+    [
+      module(RELEASES.bookworm55, 'overlay.ko', b55),
+      kernel(RELEASES.bookworm56, { kernelVersion: null }),
+      'unverified',
+    ],
+    [
+      module(RELEASES.bookworm55, 'overlay.ko', b55),
+      kernel(RELEASES.bookworm56, { base: null, baseSha256: null }),
+      'absent',
+    ],
+    [module(RELEASES.bookworm55, 'overlay.ko', b55), kernel(RELEASES.bookworm56, { flags: off }), 'absent'],
+    [{ ...module(RELEASES.bookworm56, 'overlay.ko', b56), btf: null }, kernel(RELEASES.bookworm55), 'absent'],
+  ];
+  for (const [m, k, want] of decided) {
+    const early = assessBtfFromFacts(facts(m), k);
+    assert.equal(early?.btf, want);
+    assert.deepEqual(early, assessBtf(m, k, deps), 'the same assessment either way');
+  }
+  // Everything else needs the bytes: another base, or no known base at all.
+  for (const m of [
+    module(RELEASES.bookworm55, 'overlay.ko', b55),
+    module(RELEASES.bookworm56, 'overlay.ko', null),
+    distilledModule(),
+  ]) {
+    assert.equal(assessBtfFromFacts(facts(m), kernel(RELEASES.bookworm56)), null);
+    assert.notEqual(assessBtf(m, kernel(RELEASES.bookworm56), deps).btf, 'identical');
+  }
 });

@@ -20,12 +20,13 @@ export {
   upstreamVersion,
 } from './release.ts';
 export type { FoundKernelVersion } from './release.ts';
-export { assessBtf, baseEvidence } from './verdict.ts';
+export { assessBtf, assessBtfFromFacts, baseEvidence } from './verdict.ts';
 export type {
   BtfAssessment,
   BtfAssessmentDeps,
   BuildBase,
   KernelBtfSide,
+  ModuleBtfFacts,
   ModuleBtfSide,
   ReferenceComparison,
 } from './verdict.ts';

@@ -36,6 +36,12 @@ export interface ModuleBtfSide {
   buildBase: BuildBase | null;
 }
 
+/** What is known of M without reading its BTF: whether it has any, and its build base's hash. */
+export interface ModuleBtfFacts {
+  hasBtf: boolean;
+  buildBaseSha256: string | null;
+}
+
 /** Which base type ids and string offsets M references that mean something else on K than on its build base. */
 export interface ReferenceComparison {
   changedTypeIds: number[];
@@ -70,7 +76,7 @@ function baseFacts(btf: Btf | null, sha: string | null) {
 }
 
 /** Evidence every verdict carries: both bases' identity and counts. */
-export function baseEvidence(kernel: KernelBtfSide, module: ModuleBtfSide) {
+export function baseEvidence(kernel: KernelBtfSide, module: Pick<ModuleBtfSide, 'buildBase'>) {
   return {
     kernelBase: baseFacts(kernel.base, kernel.baseSha256),
     buildBase: module.buildBase
@@ -79,12 +85,12 @@ export function baseEvidence(kernel: KernelBtfSide, module: ModuleBtfSide) {
   };
 }
 
-/** What K does with M's BTF (DESIGN §2): identical, equivalent, relocated, rejected, corrupt, unverified or absent. */
-export function assessBtf(
-  module: ModuleBtfSide,
-  kernel: KernelBtfSide,
-  deps: BtfAssessmentDeps,
-): BtfAssessment {
+/**
+ * The verdicts that follow from facts alone (K without BTF or ignoring module BTF, M without BTF, M built
+ * on exactly K's base, K's version unknown); null when deciding needs M's BTF bytes. `assessBtf` starts
+ * with this, so a caller holding many modules fetches the bytes of only those it returns null for.
+ */
+export function assessBtfFromFacts(module: ModuleBtfFacts, kernel: KernelBtfSide): BtfAssessment | null {
   const none = { kernelLog: [], onceLog: [], validation: null, references: null };
   if (!kernel.base) return { btf: 'absent', explanation: 'the kernel has no vmlinux BTF', ...none };
   if (kernel.flags && !kernel.flags.DEBUG_INFO_BTF_MODULES) {
@@ -94,15 +100,14 @@ export function assessBtf(
       ...none,
     };
   }
-  if (!module.btf) return { btf: 'absent', explanation: 'the module has no .BTF section', ...none };
-  if (module.buildBase && module.buildBase.sha256 === kernel.baseSha256) {
+  if (!module.hasBtf) return { btf: 'absent', explanation: 'the module has no .BTF section', ...none };
+  if (module.buildBaseSha256 !== null && module.buildBaseSha256 === kernel.baseSha256) {
     return {
       btf: 'identical',
       explanation: "the module's BTF was generated against exactly this kernel's vmlinux BTF",
       ...none,
     };
   }
-
   if (kernel.kernelVersion === null) {
     // Which checks K runs (and whether it loads module BTF at all, 5.11+) depend on its version:
     // guessing one could call a module K rejects fine, or the reverse.
@@ -113,7 +118,22 @@ export function assessBtf(
       ...none,
     };
   }
+  return null;
+}
 
+/** What K does with M's BTF (DESIGN §2): identical, equivalent, relocated, rejected, corrupt, unverified or absent. */
+export function assessBtf(
+  module: ModuleBtfSide,
+  kernel: KernelBtfSide,
+  deps: BtfAssessmentDeps,
+): BtfAssessment {
+  const decided = assessBtfFromFacts(
+    { hasBtf: module.btf !== null, buildBaseSha256: module.buildBase?.sha256 ?? null },
+    kernel,
+  );
+  if (decided) return decided;
+  if (!kernel.base || kernel.kernelVersion === null || !module.btf)
+    throw new Error('assessBtfFromFacts decides every case without a kernel base, version or module BTF');
   const verdict = validateModuleBtf(
     module.btf,
     kernel.base,

@@ -4,14 +4,15 @@ import {
   dependencyNames,
   getBlobs,
   kernelsByPackageName,
-  lacksBuildBase,
   pinnedVersions,
   setBuildBase,
   type Database,
   type KernelBuild,
-  type ModuleWithPackage,
 } from '@btfwatch/db';
+import type { JobQueue } from '../queue/types.ts';
 import type { BaseCache } from './bases.ts';
+import { lacksBuildBase, type EvaluationModule } from './module-rows.ts';
+import { kernelsAffected, queueEvaluations, type ModuleReach } from './queue-evaluations.ts';
 
 export interface InferredBase {
   packageSha256: string;
@@ -32,9 +33,9 @@ export interface InferredBase {
 export async function inferBuildBases(
   db: Database,
   bases: BaseCache,
-  modules: ModuleWithPackage[],
+  modules: EvaluationModule[],
 ): Promise<InferredBase[]> {
-  const byPackage = new Map<string, ModuleWithPackage[]>();
+  const byPackage = new Map<string, EvaluationModule[]>();
   for (const m of modules) {
     if (!lacksBuildBase(m)) continue;
     const list = byPackage.get(m.packageSha256) ?? [];
@@ -80,4 +81,42 @@ export async function inferBuildBases(
     found.push({ packageSha256, sha256, kernelBuildId, moduleIds });
   }
   return found;
+}
+
+/** Where the modules whose base was just found matter: their releases, vermagics and dependencies. */
+function reachOf(modules: EvaluationModule[], inferred: InferredBase[]): ModuleReach {
+  const ids = new Set(inferred.flatMap((i) => i.moduleIds));
+  const mine = modules.filter((m) => ids.has(m.id));
+  const distinct = (values: Array<string | null>) =>
+    [...new Set(values.filter((v): v is string => !!v))].sort();
+  return {
+    releases: distinct(mine.map((m) => m.release)),
+    vermagics: distinct(mine.map((m) => m.vermagic)),
+    dependsOn: dependencyNames(mine.flatMap((m) => m.depends)),
+  };
+}
+
+/**
+ * Call before evaluating module builds on demand (an API query, say): the build bases of separate module
+ * packages among `modules` that have none yet are inferred (`inferBuildBases`: validated against the
+ * kernel builds their package depends on, stored, patched into `modules`), and every kernel build whose
+ * verdicts that changes gets its evaluation queued — except `except`, whose caller evaluates it now.
+ * A module whose base stays unknown is evaluated as such (`unverified`), never assumed built on the
+ * kernel asked about.
+ */
+export async function settleBuildBases(
+  deps: { db: Database; queue: JobQueue; bases: BaseCache },
+  modules: EvaluationModule[],
+  except?: KernelBuild,
+): Promise<InferredBase[]> {
+  const inferred = await inferBuildBases(deps.db, deps.bases, modules);
+  if (inferred.length > 0) {
+    const affected = await kernelsAffected(deps.db, [], reachOf(modules, inferred));
+    await queueEvaluations(
+      deps.db,
+      deps.queue,
+      affected.filter((k) => k.id !== except?.id),
+    );
+  }
+  return inferred;
 }

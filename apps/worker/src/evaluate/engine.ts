@@ -1,24 +1,20 @@
 import {
   assessBtf,
+  assessBtfFromFacts,
   baseEvidence,
   checkAbi,
   parseModuleSymvers,
   predictLoad,
   type AbiKernel,
+  type BtfAssessment,
   type BtfAssessmentDeps,
   type BuildBase,
   type ExportedSymbol,
   type KernelBtfSide,
 } from '@btfwatch/compat';
-import {
-  getBlob,
-  getBlobs,
-  type Database,
-  type KernelBuild,
-  type ModuleWithPackage,
-  type NewVerdict,
-} from '@btfwatch/db';
+import { getBlob, getBlobs, type Database, type KernelBuild, type NewVerdict } from '@btfwatch/db';
 import type { BaseCache } from './bases.ts';
+import { importedCrcsOf, type EvaluationModule } from './module-rows.ts';
 import { StoredPairDiffs } from './pairs.ts';
 import { btfAssessmentDeps } from './references.ts';
 
@@ -28,9 +24,26 @@ export interface KernelContext {
   abi: AbiKernel;
 }
 
-export interface ModuleVerdict {
+export interface ModuleVerdict<M extends EvaluationModule = EvaluationModule> {
   row: NewVerdict;
-  module: ModuleWithPackage;
+  module: M;
+}
+
+export interface EvaluateOptions<M extends EvaluationModule> {
+  /** A build base for modules whose row has none (e.g. one the caller knows by other means). */
+  buildBaseOf?: (m: M) => { sha256: string; how: string } | null;
+  onProgress?: (done: number) => void | Promise<void>;
+}
+
+/** Modules per batch: their blobs and CRCs are fetched in one round trip each. */
+const BATCH = 200;
+
+/** What one batch needs from the database besides the module rows. */
+interface BatchInputs {
+  buildBases: Map<number, BuildBase | null>;
+  /** For the modules whose verdict is not decided from facts alone: their .BTF and .BTF.base. */
+  blobs: Map<string, Uint8Array>;
+  crcs: Map<number, Array<[string, number]>>;
 }
 
 /** Turns (module build, kernel build) pairs into stored verdicts with evidence. */
@@ -77,79 +90,128 @@ export class Evaluator {
   }
 
   /**
-   * Verdicts of `modules` on the kernel. `buildBaseOf` supplies a build base for modules whose row has none
-   * (e.g. a separate module package declaring a dependency on a kernel package).
+   * Verdicts of `modules` on the kernel. Only what a verdict needs is read: a module's BTF when facts
+   * alone (e.g. the same base as the kernel's) do not decide it, its CRCs when the kernel's vermagic is
+   * known. The next batch is read while the current one is checked.
    */
-  async evaluate(
+  async evaluate<M extends EvaluationModule>(
     ctx: KernelContext,
-    modules: ModuleWithPackage[],
-    options: {
-      buildBaseOf?: (m: ModuleWithPackage) => { sha256: string; how: string } | null;
-      onProgress?: (done: number) => void | Promise<void>;
-    } = {},
-  ): Promise<ModuleVerdict[]> {
-    const out: ModuleVerdict[] = [];
-    for (let i = 0; i < modules.length; i += 200) {
-      const batch = modules.slice(i, i + 200);
-      const hashes = batch.flatMap((m) => [m.btfSha256, m.btfBaseSha256].filter((h): h is string => !!h));
-      const blobs = await getBlobs(this.db, hashes);
-      for (const m of batch) {
-        const base = m.buildBaseSha256
-          ? { sha256: m.buildBaseSha256, how: m.buildBaseHow ?? 'same-build' }
-          : (options.buildBaseOf?.(m) ?? null);
-        const baseBtf = base ? await this.bases.get(base.sha256) : null;
-        const buildBase: BuildBase | null =
-          base && baseBtf ? { btf: baseBtf, sha256: base.sha256, how: base.how } : null;
-        const kernelBase = ctx.side.base;
-        // Same counts, different bases: the module is checked against the pair's diff (from the database
-        // when any process computed it before).
-        if (
-          buildBase &&
-          kernelBase &&
-          buildBase.sha256 !== ctx.side.baseSha256 &&
-          buildBase.btf.nrTypes === kernelBase.nrTypes &&
-          buildBase.btf.strLen === kernelBase.strLen
-        )
-          await this.pairs.load(buildBase.btf, kernelBase);
-        const moduleSide = {
-          name: m.name,
-          btf: m.btfSha256 ? (blobs.get(m.btfSha256) ?? null) : null,
-          btfBase: m.btfBaseSha256 ? (blobs.get(m.btfBaseSha256) ?? null) : null,
-          buildBase,
-        };
-        const btf = assessBtf(moduleSide, ctx.side, this.deps);
-        const abi = checkAbi({ vermagic: m.vermagic, importedCrcs: m.importedCrcs }, ctx.abi);
-        const load = predictLoad(btf.btf, abi, ctx.side.flags);
-        out.push({
-          module: m,
-          row: {
-            moduleBuildId: m.id,
-            kernelBuildId: ctx.kernel.id,
-            btf: btf.btf,
-            load: load.load,
-            loadReason: load.reason,
-            abi: abi.abi,
-            evidence: {
-              explanation: `${btf.explanation}; ${load.reason}`,
-              ...baseEvidence(ctx.side, moduleSide),
-              kernelLog: btf.kernelLog,
-              onceLog: btf.onceLog,
-              validation: btf.validation,
-              references: btf.references,
-              abi: {
-                vermagicMatch: abi.vermagicMatch,
-                reason: abi.reason,
-                mismatchCount: abi.mismatchCount,
-                mismatches: abi.mismatches,
-              },
-            },
-          },
-        });
-      }
-      await options.onProgress?.(Math.min(i + 200, modules.length));
+    modules: M[],
+    options: EvaluateOptions<M> = {},
+  ): Promise<Array<ModuleVerdict<M>>> {
+    const out: Array<ModuleVerdict<M>> = [];
+    const batches: M[][] = [];
+    for (let i = 0; i < modules.length; i += BATCH) batches.push(modules.slice(i, i + BATCH));
+    let next = batches[0] ? this.batchInputs(ctx, batches[0], options) : undefined;
+    for (const [i, batch] of batches.entries()) {
+      const inputs = await next!;
+      next = batches[i + 1] ? this.batchInputs(ctx, batches[i + 1]!, options) : undefined;
+      // Awaited on the next turn; until then a failure must not count as unhandled.
+      next?.catch(() => undefined);
+      for (const m of batch) out.push({ module: m, row: await this.verdict(ctx, m, inputs) });
+      await options.onProgress?.(out.length);
       // Let timers (queue lock renewal, HTTP) run between batches of CPU work.
       await new Promise((r) => setImmediate(r));
     }
     return out;
+  }
+
+  private async buildBase<M extends EvaluationModule>(
+    m: M,
+    options: EvaluateOptions<M>,
+  ): Promise<BuildBase | null> {
+    const base = m.buildBaseSha256
+      ? { sha256: m.buildBaseSha256, how: m.buildBaseHow ?? 'same-build' }
+      : (options.buildBaseOf?.(m) ?? null);
+    const btf = base ? await this.bases.get(base.sha256) : null;
+    return base && btf ? { btf, sha256: base.sha256, how: base.how } : null;
+  }
+
+  private decidedFromFacts(ctx: KernelContext, m: EvaluationModule, buildBase: BuildBase | null) {
+    return assessBtfFromFacts(
+      { hasBtf: m.btfSha256 !== null, buildBaseSha256: buildBase?.sha256 ?? null },
+      ctx.side,
+    );
+  }
+
+  private async batchInputs<M extends EvaluationModule>(
+    ctx: KernelContext,
+    batch: M[],
+    options: EvaluateOptions<M>,
+  ): Promise<BatchInputs> {
+    const buildBases = new Map<number, BuildBase | null>();
+    const hashes: string[] = [];
+    for (const m of batch) {
+      const buildBase = await this.buildBase(m, options);
+      buildBases.set(m.id, buildBase);
+      if (this.decidedFromFacts(ctx, m, buildBase)) continue;
+      if (m.btfSha256) hashes.push(m.btfSha256);
+      if (m.btfBaseSha256) hashes.push(m.btfBaseSha256);
+    }
+    // Without the kernel's vermagic the ABI is unknown whatever a module imports.
+    const crcIds =
+      ctx.abi.vermagic === null
+        ? []
+        : batch.filter((m) => !m.importedCrcs && m.vermagic !== null).map((m) => m.id);
+    const [blobs, crcs] = await Promise.all([getBlobs(this.db, hashes), importedCrcsOf(this.db, crcIds)]);
+    return { buildBases, blobs, crcs };
+  }
+
+  private async verdict(ctx: KernelContext, m: EvaluationModule, inputs: BatchInputs): Promise<NewVerdict> {
+    const buildBase = inputs.buildBases.get(m.id) ?? null;
+    const btf = this.decidedFromFacts(ctx, m, buildBase) ?? (await this.assess(ctx, m, buildBase, inputs));
+    const abi = checkAbi(
+      { vermagic: m.vermagic, importedCrcs: m.importedCrcs ?? inputs.crcs.get(m.id) ?? [] },
+      ctx.abi,
+    );
+    const load = predictLoad(btf, abi, ctx.side.flags);
+    return {
+      moduleBuildId: m.id,
+      kernelBuildId: ctx.kernel.id,
+      btf: btf.btf,
+      load: load.load,
+      loadReason: load.reason,
+      abi: abi.abi,
+      evidence: {
+        explanation: `${btf.explanation}; ${load.reason}`,
+        ...baseEvidence(ctx.side, { buildBase }),
+        kernelLog: btf.kernelLog,
+        onceLog: btf.onceLog,
+        validation: btf.validation,
+        references: btf.references,
+        abi: {
+          vermagicMatch: abi.vermagicMatch,
+          reason: abi.reason,
+          mismatchCount: abi.mismatchCount,
+          mismatches: abi.mismatches,
+        },
+      },
+    };
+  }
+
+  /** The verdicts that read the module's BTF. */
+  private async assess(
+    ctx: KernelContext,
+    m: EvaluationModule,
+    buildBase: BuildBase | null,
+    inputs: BatchInputs,
+  ): Promise<BtfAssessment> {
+    const kernelBase = ctx.side.base;
+    // Same counts, different bases: the module is checked against the pair's diff (from the database
+    // when any process computed it before).
+    if (
+      buildBase &&
+      kernelBase &&
+      buildBase.btf.nrTypes === kernelBase.nrTypes &&
+      buildBase.btf.strLen === kernelBase.strLen
+    )
+      await this.pairs.load(buildBase.btf, kernelBase);
+    const moduleSide = {
+      name: m.name,
+      btf: m.btfSha256 ? (inputs.blobs.get(m.btfSha256) ?? null) : null,
+      btfBase: m.btfBaseSha256 ? (inputs.blobs.get(m.btfBaseSha256) ?? null) : null,
+      buildBase,
+    };
+    return assessBtf(moduleSide, ctx.side, this.deps);
   }
 }

@@ -1,16 +1,9 @@
-import {
-  dependencyNames,
-  getKernel,
-  selectModuleBuilds,
-  type Database,
-  type KernelBuild,
-  type ModuleWithPackage,
-} from '@btfwatch/db';
+import { getKernel, type Database, type KernelBuild } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
 import type { JobQueue } from '../queue/types.ts';
-import { inferBuildBases, type InferredBase } from './build-base.ts';
+import { settleBuildBases, type InferredBase } from './build-base.ts';
 import type { Evaluator, ModuleVerdict } from './engine.ts';
-import { kernelsAffected, queueEvaluations } from './queue-evaluations.ts';
+import { selectEvaluationModules } from './module-rows.ts';
 import { evaluationInputs, relevance, type RelevantModules } from './relevant.ts';
 
 export interface KernelVerdicts {
@@ -58,17 +51,14 @@ export async function kernelVerdicts(
   const before = await evaluationInputs(db, kernel, r);
   if (expected !== undefined && before !== expected)
     return { handedOverTo: await handOver(deps, kernel, before) };
-  const modules = await selectModuleBuilds(db, r.selection);
-  const inferred = await inferBuildBases(db, deps.evaluator.bases, modules);
-  // A base found here changes the verdicts of those modules on every other kernel build they matter to.
-  if (inferred.length > 0) {
-    const others = await kernelsAffected(db, [], reachOf(modules, inferred));
-    await queueEvaluations(
-      db,
-      deps.queue,
-      others.filter((k) => k.id !== kernel.id),
-    );
-  }
+  const modules = await selectEvaluationModules(db, r.selection);
+  // A base found here changes the verdicts of those modules on every other kernel build they matter to:
+  // those are queued; this one is evaluated now.
+  const inferred = await settleBuildBases(
+    { db, queue: deps.queue, bases: deps.evaluator.bases },
+    modules,
+    kernel,
+  );
   const inputs = inferred.length > 0 ? await evaluationInputs(db, kernel, r) : before;
   const ctx = await deps.evaluator.kernelContext(kernel);
   const verdicts = await deps.evaluator.evaluate(ctx, modules, {
@@ -87,17 +77,5 @@ export async function kernelVerdicts(
       const now = await evaluationInputs(db, fresh, await relevance(db, fresh));
       return now === inputs ? null : handOver(deps, fresh, now);
     },
-  };
-}
-
-function reachOf(modules: ModuleWithPackage[], inferred: InferredBase[]) {
-  const ids = new Set(inferred.flatMap((i) => i.moduleIds));
-  const mine = modules.filter((m) => ids.has(m.id));
-  const distinct = (values: Array<string | null>) =>
-    [...new Set(values.filter((v): v is string => !!v))].sort();
-  return {
-    releases: distinct(mine.map((m) => m.release)),
-    vermagics: distinct(mine.map((m) => m.vermagic)),
-    dependsOn: dependencyNames(mine.flatMap((m) => m.depends)),
   };
 }

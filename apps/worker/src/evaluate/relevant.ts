@@ -6,13 +6,12 @@ import {
   kernelPackageNames,
   kernelsByBaseBtf,
   moduleInputs,
-  selectModuleBuilds,
   siblingBuilds,
   type Database,
   type KernelBuild,
   type ModuleSelection,
-  type ModuleWithPackage,
 } from '@btfwatch/db';
+import { selectEvaluationModules, type EvaluationModule } from './module-rows.ts';
 
 /** How many earlier uploads of the same flavour and series have their modules checked on a new build. */
 export const PREVIOUS_BUILDS = 2;
@@ -27,7 +26,7 @@ export interface Relevance {
 }
 
 export interface RelevantModules {
-  modules: ModuleWithPackage[];
+  modules: EvaluationModule[];
   previous: KernelBuild[];
   /** Build bases found for separate module packages during this evaluation, by package sha256. */
   declaredBase: Map<string, { sha256: string; how: string }>;
@@ -66,7 +65,7 @@ export async function relevantModules(
 ): Promise<RelevantModules> {
   const r = known ?? (await relevance(db, kernel));
   return {
-    modules: await selectModuleBuilds(db, r.selection),
+    modules: await selectEvaluationModules(db, r.selection),
     previous: r.previous,
     declaredBase: new Map(),
   };

@@ -1,0 +1,92 @@
+import {
+  moduleBuilds,
+  packages,
+  type Executor,
+  type ModuleSelection,
+  type ModuleWithPackage,
+} from '@btfwatch/db';
+import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+
+/**
+ * What an evaluation reads of a module build and its package. Imported CRCs are left out of the selection
+ * (about 1.25 KB of JSON per module): the evaluator loads them with each batch, unless the row carries them.
+ */
+export type EvaluationModule = Pick<
+  ModuleWithPackage,
+  | 'id'
+  | 'packageSha256'
+  | 'name'
+  | 'release'
+  | 'vermagic'
+  | 'btfSha256'
+  | 'btfBaseSha256'
+  | 'hasBtfBase'
+  | 'buildBaseSha256'
+  | 'buildBaseHow'
+  | 'kernelBuildId'
+  | 'packageName'
+  | 'packageVersion'
+  | 'depends'
+> &
+  Partial<Pick<ModuleWithPackage, 'importedCrcs'>>;
+
+/** The same criteria as libs/db's selectModuleBuilds and moduleInputs: any of them matches. */
+function anyOf(sel: ModuleSelection): SQL | undefined {
+  const any: SQL[] = [];
+  if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
+  if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
+  if (sel.vermagics?.length) any.push(inArray(moduleBuilds.vermagic, sel.vermagics));
+  if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
+  if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
+  return any.length ? sql.join(any, sql` or `) : undefined;
+}
+
+/** Module builds matching the selection, in id order, with the columns an evaluation reads. */
+export async function selectEvaluationModules(
+  db: Executor,
+  sel: ModuleSelection,
+): Promise<EvaluationModule[]> {
+  const where = anyOf(sel);
+  if (!where) return [];
+  return db
+    .select({
+      id: moduleBuilds.id,
+      packageSha256: moduleBuilds.packageSha256,
+      name: moduleBuilds.name,
+      release: moduleBuilds.release,
+      vermagic: moduleBuilds.vermagic,
+      btfSha256: moduleBuilds.btfSha256,
+      btfBaseSha256: moduleBuilds.btfBaseSha256,
+      hasBtfBase: moduleBuilds.hasBtfBase,
+      buildBaseSha256: moduleBuilds.buildBaseSha256,
+      buildBaseHow: moduleBuilds.buildBaseHow,
+      kernelBuildId: moduleBuilds.kernelBuildId,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      depends: packages.depends,
+    })
+    .from(moduleBuilds)
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(where)
+    .orderBy(asc(moduleBuilds.id));
+}
+
+/** Imported [symbol, crc] pairs of the given module builds, by id. */
+export async function importedCrcsOf(
+  db: Executor,
+  ids: number[],
+): Promise<Map<number, Array<[string, number]>>> {
+  const out = new Map<number, Array<[string, number]>>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .select({ id: moduleBuilds.id, crcs: moduleBuilds.importedCrcs })
+    .from(moduleBuilds)
+    .where(inArray(moduleBuilds.id, ids));
+  for (const r of rows) out.set(r.id, r.crcs);
+  return out;
+}
+
+/** Module builds of separate packages with BTF whose build base is not known yet (libs/db lacksBuildBase). */
+export function lacksBuildBase(m: EvaluationModule): boolean {
+  return m.kernelBuildId === null && m.buildBaseSha256 === null && m.btfSha256 !== null && !m.hasBtfBase;
+}
