@@ -90,7 +90,9 @@ function buildCompatQuery(q: CompatQuery): SQL {
   const page: SQL[] = [sql`v.kernel_build_id = ${kernel}`];
   if (sel) page.push(selectionWhere(sel));
   if (q.btf?.length) page.push(sql`v.btf = any(${sql.placeholder('btf')}::text[])`);
-  if (q.after !== undefined) page.push(sql`v.module_build_id > ${sql.placeholder('after')}`);
+  // On both sides of the join, so the module builds are read from the cursor on, too.
+  if (q.after !== undefined)
+    page.push(sql`v.module_build_id > ${sql.placeholder('after')} and m.id > ${sql.placeholder('after')}`);
   // Summary and missing ids are computed once (uncorrelated subqueries); the page joins them laterally
   // so an empty page still answers one row.
   return sql`

@@ -38,6 +38,8 @@ export const moduleBuilds = pgTable(
     index('module_builds_vermagic_idx').on(t.vermagic),
     index('module_builds_kernel_idx').on(t.kernelBuildId),
     index('module_builds_name_idx').on(t.name),
+    // A package's module build ids without reading their (wide) rows: compat selections by package.
+    index('module_builds_package_idx').on(t.packageSha256, t.id),
     // An uploaded module whose .BTF is a known module build's takes that build's base.
     index('module_builds_btf_idx').on(t.btfSha256),
   ],

@@ -1,0 +1,1 @@
+CREATE INDEX "module_builds_package_idx" ON "module_builds" USING btree ("package_sha256","id");
