@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '@btfwatch/config';
 import { createMirror, migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
-import { DbJobQueue, buildProcessorSet, startInProcessRunner } from '@btfwatch/worker';
+import { DbJobQueue, buildProcessorSet, startInProcessRunner, type JobQueue } from '@btfwatch/worker';
 import type { MirrorHandle } from '../support/mirror-server/index.ts';
 import { createTempDatabase, tempDir } from '../support/services.ts';
 
@@ -24,15 +24,33 @@ export interface WorkerHarness {
   close(): Promise<void>;
 }
 
-export async function startWorkerHarness(): Promise<WorkerHarness> {
+export interface HarnessOptions {
+  /** Extra environment for the config (e.g. BTFWATCH_WEBHOOK_ALLOW). */
+  env?: Record<string, string>;
+  /** The queue the processors enqueue through (the runner takes jobs from the real one). */
+  processorQueue?: (queue: DbJobQueue) => JobQueue;
+}
+
+export async function startWorkerHarness(options: HarnessOptions = {}): Promise<WorkerHarness> {
   const temp = await createTempDatabase();
   const dir = tempDir('btfwatch-worker-');
-  const config = loadConfig({ DATA_DIR: dir.path, DATABASE_URL: temp.url, LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    DATA_DIR: dir.path,
+    DATABASE_URL: temp.url,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
   const logger = pino({ level: 'silent' });
   const database = await openDatabase({ url: temp.url });
   await migrateDatabase(database);
   const queue = new DbJobQueue(database.db, 0.001);
-  const set = buildProcessorSet({ config, database, queue, logger, now: () => new Date() });
+  const set = buildProcessorSet({
+    config,
+    database,
+    queue: options.processorQueue?.(queue) ?? queue,
+    logger,
+    now: () => new Date(),
+  });
   const runner = startInProcessRunner(queue, set.processors, { concurrency: 2, pollMs: 50 }, logger);
   let scans = 0;
   return {

@@ -226,3 +226,29 @@ test('a slow download reports the bytes received while the body streams', async 
     await mirror.close();
   }
 });
+
+test('bytes that are no package at all but fail their checksum: the mismatch wins over the extraction error', async () => {
+  const mirror = await startMirror({ apt: { suites: { [SUITE]: { packages: [headersDeb] } } } });
+  const h = await startWorkerHarness();
+  try {
+    const mirrorId = await h.addMirror(mirror);
+    // Extraction (reading the same bytes while they arrive) fails at once: not an ar archive. Only the
+    // checksum says why — a mirror serving wrong bytes, retried — not a malformed package, failed for good.
+    const size = readFileSync(headersDeb).length;
+    mirror.setFault(poolPath(headersDeb), { kind: 'replace', body: Buffer.alloc(size, 0x41), times: 1 });
+    await h.scan(mirrorId);
+    const [job] = await h.queue.list({ names: ['ingest-package'] });
+    assert.equal(job?.state, 'completed', job?.error ?? '');
+    assert.equal(job?.attempts, 2, 'the bad bytes failed one attempt, which was retried');
+    assert.ok(
+      mirror.requests.some((r) => r.fault === 'replace'),
+      'the wrong bytes were served once',
+    );
+    const [row] = await h.database.db.select().from(packages);
+    assert.equal(row?.status, 'ingested');
+    assert.equal((await counts(h.database)).kernels, 1);
+  } finally {
+    await h.close();
+    await mirror.close();
+  }
+});

@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { DownloadedFile, Downloader, ExpectedFile } from '@btfwatch/mirror';
 
 export interface DownloadProgress {
@@ -13,18 +14,21 @@ export interface ScratchDownload extends DownloadedFile {
 }
 
 /**
- * Downloads into a fresh directory under `scratchDir` and reports the bytes received while the body
- * streams. The downloader writes the body to a `.partial` file there before verifying it, so its size is
- * the count (the downloader has no progress callback of its own).
+ * Downloads into a fresh directory under `scratchDir` while the same bytes stream into `read` (the
+ * downloader's `downloadWhileReading`: each attempt gets a fresh stream, and `read`'s value or error
+ * counts only once size and sha256 verified — a checksum mismatch wins over what `read` made of bad
+ * bytes). Reports the bytes received while the body streams: the downloader writes the body to a
+ * `.partial` file there before verifying it, so its size is the count.
  */
-export async function downloadWithProgress(
+export async function downloadAndRead<T>(
   downloader: Downloader,
   url: string,
   expect: ExpectedFile,
   scratchDir: string,
+  read: (body: Readable) => Promise<T>,
   onProgress: (p: DownloadProgress) => void | Promise<void>,
   intervalMs = 250,
-): Promise<ScratchDownload> {
+): Promise<{ file: ScratchDownload; value: T }> {
   const dir = await mkdtemp(join(scratchDir, 'ingest-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   let last = -1;
@@ -46,8 +50,8 @@ export async function downloadWithProgress(
     polling = polling.then(poll).catch(() => undefined);
   }, intervalMs);
   try {
-    const file = await downloader.download(url, expect, { dir });
-    return { ...file, remove };
+    const { file, value } = await downloader.downloadWhileReading(url, expect, read, { dir });
+    return { file: { ...file, remove }, value };
   } catch (err) {
     await remove();
     throw err;

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { readModuleFacts, readVmlinuxBtf, type ModuleFacts } from '@btfwatch/compat';
 import { decompressModule, extractVmlinux, readDeb, readRpm, type PickedFile } from '@btfwatch/pkg';
@@ -35,12 +36,27 @@ function part(kernels: Map<string, KernelPart>, release: string): KernelPart {
   return p;
 }
 
-/** Copies a view so the (large) buffer it points into can be freed. */
-const own = (bytes: Uint8Array | null): Uint8Array | null => (bytes ? bytes.slice() : null);
+/**
+ * Copies a view so the (large) buffer it points into can be freed. Not `slice()`: on a Buffer that is
+ * another view of the same memory.
+ */
+const own = (bytes: Uint8Array | null): Uint8Array | null => (bytes ? new Uint8Array(bytes) : null);
 
-/** Streams a package file and keeps only what btfwatch needs of it. */
+/** Reads a package file and keeps only what btfwatch needs of it. */
 export async function extractPackage(
   path: string,
+  format: 'deb' | 'rpm',
+  onProgress: (p: ExtractProgress) => void = () => undefined,
+): Promise<ExtractedPackage> {
+  return extractPackageStream(createReadStream(path), format, onProgress);
+}
+
+/**
+ * Streams a package and keeps only what btfwatch needs of it. A stream that fails fails the extraction
+ * (after the vmlinux decompressions it started have settled).
+ */
+export async function extractPackageStream(
+  source: Readable,
   format: 'deb' | 'rpm',
   onProgress: (p: ExtractProgress) => void = () => undefined,
 ): Promise<ExtractedPackage> {
@@ -85,7 +101,6 @@ export async function extractPackage(
         break;
     }
   };
-  const source = createReadStream(path);
   try {
     if (format === 'deb') await readDeb(source, { onFile });
     else await readRpm(source, { onFile });

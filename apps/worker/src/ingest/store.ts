@@ -16,6 +16,7 @@ import {
   setBuildBaseForKernel,
   upsertKernelBuild,
   type Database,
+  type Executor,
   type KernelBuild,
   type NewModuleBuild,
   type PreparedBlob,
@@ -24,12 +25,14 @@ import type { IngestPackagePayload } from '@btfwatch/jobs';
 import type { ModuleReach } from '../evaluate/queue-evaluations.ts';
 import type { ExtractedPackage } from './extract.ts';
 
-export interface StoredPackage {
+export interface StoredPackage<T = undefined> {
   kernels: KernelBuild[];
   modules: number;
   blobs: number;
   /** Where the package's module builds matter: their releases and vermagics, and its dependencies. */
   reach: ModuleReach;
+  /** What `inTransaction` returned. */
+  recorded: T;
 }
 
 interface KernelPlan {
@@ -122,13 +125,16 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
 /**
  * Writes one package's facts in one transaction: blobs, kernel builds (created or completed), module
  * builds, and the package marked ingested. A crash anywhere leaves the database as it was.
+ * `inTransaction` writes what must commit with them, or not at all (an event outbox), given the kernel
+ * builds stored.
  */
-export async function storePackage(
+export async function storePackage<T = undefined>(
   db: Database,
   distro: string,
   pkg: IngestPackagePayload,
   extracted: ExtractedPackage,
-): Promise<StoredPackage> {
+  inTransaction?: (tx: Executor, kernels: KernelBuild[]) => Promise<T>,
+): Promise<StoredPackage<T>> {
   const planned = await plan(pkg, extracted, pkg.suite);
   const distinct = (values: Array<string | null>) =>
     [...new Set(values.filter((v): v is string => !!v))].sort();
@@ -167,7 +173,8 @@ export async function storePackage(
     const inserted = await insertModuleBuilds(tx, rows);
     for (const k of kernelRows) if (k.baseBtfSha256) await setBuildBaseForKernel(tx, k.id, k.baseBtfSha256);
     await markPackage(tx, pkg.sha256, 'ingested');
-    return { kernels: kernelRows, modules: inserted, blobs: planned.blobs.length };
+    const recorded = (await inTransaction?.(tx, kernelRows)) as T;
+    return { kernels: kernelRows, modules: inserted, blobs: planned.blobs.length, recorded };
   });
   return { ...stored, reach };
 }

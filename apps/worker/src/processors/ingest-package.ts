@@ -13,11 +13,12 @@ import {
 import { MirrorError, type Downloader } from '@btfwatch/mirror';
 import { PkgError } from '@btfwatch/pkg';
 import { kernelsAffected, queueEvaluations } from '../evaluate/queue-evaluations.ts';
-import { downloadWithProgress, type ScratchDownload } from '../ingest/download.ts';
-import { extractPackage } from '../ingest/extract.ts';
+import { downloadAndRead, type ScratchDownload } from '../ingest/download.ts';
+import { extractPackageStream } from '../ingest/extract.ts';
 import { storePackage } from '../ingest/store.ts';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
-import { emitEvent } from '../webhooks/deliveries.ts';
+import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
+import { kernelIngestedEvent } from '../webhooks/events.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 
@@ -40,8 +41,10 @@ function isMalformed(err: unknown): boolean {
 }
 
 /**
- * Downloads one package (verified against its index sha256), extracts kernel and module facts while
- * streaming it, stores them in one transaction, and queues the evaluations they affect.
+ * Downloads one package (verified against its index sha256) while extracting kernel and module facts from
+ * the same bytes, stores them in one transaction once the bytes verified (with the kernel.ingested events
+ * as an outbox: delivered even if this process dies right after the commit), and queues the evaluations
+ * they affect.
  */
 export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-package'> {
   return async (job) => {
@@ -73,44 +76,52 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
     const mirror = await getMirror(db, pkg.mirrorId);
     let file: ScratchDownload | undefined;
     try {
-      await job.updateProgress({ phase: 'download', bytes: 0, size: pkg.size });
-      file = await downloadWithProgress(
+      const seen = { bytes: 0, modules: 0 };
+      const report = () => job.updateProgress({ phase: 'download', size: pkg.size, ...seen });
+      await report();
+      const download = await downloadAndRead(
         deps.downloader,
         pkg.url,
         { sha256: pkg.sha256, size: pkg.size },
         deps.scratchDir,
-        ({ bytes }) => job.updateProgress({ phase: 'download', bytes, size: pkg.size }),
+        (body) => {
+          // Every attempt reads a fresh stream from the start.
+          seen.modules = 0;
+          return extractPackageStream(body, pkg.format, (p) => {
+            seen.modules = p.modules;
+            void report();
+          });
+        },
+        ({ bytes }) => {
+          seen.bytes = bytes;
+          return report();
+        },
       );
-      await job.updateProgress({ phase: 'extract', bytes: pkg.size, size: pkg.size, modules: 0 });
-      const extracted = await extractPackage(file.path, pkg.format, (p) => {
-        void job.updateProgress({ phase: 'extract', bytes: pkg.size, size: pkg.size, modules: p.modules });
-      });
+      file = download.file;
+      const extracted = download.value;
       await job.updateProgress({ phase: 'store', modules: extracted.modules.length });
-      const stored = await storePackage(db, mirror?.distro ?? 'unknown', pkg, extracted);
+      const stored = await storePackage(
+        db,
+        mirror?.distro ?? 'unknown',
+        pkg,
+        extracted,
+        async (tx, kernels) => {
+          const deliveries = [];
+          // Announced by the package that brought the kernel build's vmlinux BTF.
+          for (const k of kernels) {
+            if (!k.baseBtfSha256 || !extracted.kernels.get(k.release)?.vmlinuxBtf) continue;
+            const event = kernelIngestedEvent(k, pkg, deps.config.publicUrl);
+            deliveries.push(...(await recordEvent(tx, deps.now(), 'kernel.ingested', event)));
+          }
+          return deliveries;
+        },
+      );
+      await queueDeliveries(webhookDeps(deps), stored.recorded);
       const evaluations = await queueEvaluations(
         db,
         deps.queue,
         await kernelsAffected(db, stored.kernels, stored.reach),
       );
-      for (const k of stored.kernels.filter(
-        (k) => k.baseBtfSha256 && extracted.kernels.get(k.release)?.vmlinuxBtf,
-      )) {
-        await emitEvent(webhookDeps(deps), 'kernel.ingested', {
-          kernel: {
-            id: k.id,
-            distro: k.distro,
-            release: k.release,
-            version: k.version,
-            arch: k.arch,
-            baseBtfSha256: k.baseBtfSha256,
-          },
-          package: { name: pkg.name, version: pkg.version, sha256: pkg.sha256 },
-          links: {
-            kernel: `${deps.config.publicUrl}/v1/kernels/${k.id}`,
-            dashboard: `${deps.config.publicUrl}/#/kernels/${k.id}`,
-          },
-        });
-      }
       return { modules: stored.modules, kernels: stored.kernels.map((k) => k.id), evaluations };
     } catch (err) {
       const code = (err as { code?: unknown }).code;

@@ -24,7 +24,7 @@ import {
 } from '@btfwatch/mirror';
 import type { JobQueue, Processor } from '../queue/types.ts';
 import { PermanentJobError } from '../queue/types.ts';
-import { emitEvent } from '../webhooks/deliveries.ts';
+import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 
@@ -205,16 +205,21 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
       };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      await recordScan(db, mirror.id, deps.now(), message);
       const permanent =
         err instanceof MirrorSignatureError ||
         err instanceof MirrorConfigError ||
         (err instanceof MirrorError && !err.transient);
-      await emitEvent(webhookDeps(deps), 'scan.failed', {
-        mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
-        error: { code: (err as { code?: string }).code ?? 'UNKNOWN', message },
-        willRetry: !permanent,
+      // The outbox: the event commits with the failure it reports, and is delivered even if this
+      // process dies before queueing it.
+      const deliveries = await db.transaction(async (tx) => {
+        await recordScan(tx, mirror.id, deps.now(), message);
+        return recordEvent(tx, deps.now(), 'scan.failed', {
+          mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
+          error: { code: (err as { code?: string }).code ?? 'UNKNOWN', message },
+          willRetry: !permanent,
+        });
       });
+      await queueDeliveries(webhookDeps(deps), deliveries);
       if (permanent) throw new PermanentJobError((err as { code: string }).code, message, { cause: err });
       throw err;
     }

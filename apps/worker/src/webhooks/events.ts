@@ -105,3 +105,24 @@ export function btfBreakEvent(
     },
   };
 }
+
+/** The `kernel.ingested` event: a kernel build whose vmlinux BTF a package just brought. */
+export function kernelIngestedEvent(
+  kernel: KernelBuild,
+  pkg: { name: string; version: string; sha256: string },
+  publicUrl: string,
+): Record<string, unknown> {
+  const links = eventLinks(publicUrl, kernel.id).kernel;
+  return {
+    kernel: {
+      id: kernel.id,
+      distro: kernel.distro,
+      release: kernel.release,
+      version: kernel.version,
+      arch: kernel.arch,
+      baseBtfSha256: kernel.baseBtfSha256,
+    },
+    package: { name: pkg.name, version: pkg.version, sha256: pkg.sha256 },
+    links: { kernel: links.api, dashboard: links.dashboard },
+  };
+}
