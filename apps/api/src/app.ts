@@ -14,6 +14,8 @@ import { installMetrics } from './plugins/metrics.ts';
 import { securityHook, type SecurityRequirement } from './plugins/auth.ts';
 import { dashboard } from './plugins/dashboard.ts';
 import { routeHandlers } from './routes/index.ts';
+import { cacheCompatAnswer } from './routes/compat.ts';
+import { KernelLookups, ResponseCache } from './compat-cache.ts';
 import { ApiError } from './errors.ts';
 
 const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
@@ -51,7 +53,19 @@ export interface BuildOptions {
    * operation declares (an undeclared status becomes a 500, so tests catch it).
    */
   validateResponses?: boolean;
+  /** Bytes of serialized GET /v1/compat answers kept in memory (default 64 MiB); 0 keeps none. */
+  responseCacheBytes?: number;
+  /**
+   * How long a kernel lookup is reused (default 1000 ms): the most a change made by another process (or
+   * this process's worker) takes to show in cached answers. Changes this API makes show at once.
+   */
+  kernelLookupTtlMs?: number;
 }
+
+/** Route options besides the handler, by operation. */
+const ROUTE_OPTIONS: Record<string, Record<string, unknown>> = {
+  getCompat: { onSend: cacheCompatAnswer },
+};
 
 export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -72,6 +86,10 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
   app.decorate('deps', deps);
   app.decorate('evaluator', createEvaluator(deps.database));
   app.decorate('baseDiff', cachedBaseDiff());
+  app.decorate('compatCache', {
+    kernels: new KernelLookups(options.kernelLookupTtlMs ?? 1000),
+    responses: new ResponseCache(options.responseCacheBytes ?? 64 * 1024 * 1024),
+  });
   installErrorHandler(app);
   installMetrics(app);
 
@@ -127,7 +145,7 @@ export async function buildApp(deps: ApiDeps, options: BuildOptions = {}): Promi
       // Security is ours (not the glue's preHandler), so it runs first: see securityHook.
       const preParsing = securityHook(deps.config, security.get(operationId) ?? []);
       // Glue spreads these over the route it builds; its type wants a whole RouteOptions (method, url too).
-      return (preParsing ? { handler, preParsing } : handler) as never;
+      return { handler, ...(preParsing ? { preParsing } : {}), ...ROUTE_OPTIONS[operationId] } as never;
     },
   });
   await app.register(dashboard);

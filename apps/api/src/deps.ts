@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '@btfwatch/db';
 import type { Btf } from '@btfwatch/btf';
 import type { Evaluator, JobQueue } from '@btfwatch/worker';
 import type { Logger } from 'pino';
+import type { KernelLookups, ResponseCache } from './compat-cache.ts';
 
 /** Everything routes reach through `app.deps`. */
 export interface ApiDeps {
@@ -20,5 +21,7 @@ declare module 'fastify' {
     evaluator: Evaluator;
     /** What differs between two base BTFs, for kernel diffs. */
     baseDiff: (a: Btf, b: Btf) => Record<string, unknown>;
+    /** GET /v1/compat answers and the kernel lookups that say whether they are current. */
+    compatCache: { kernels: KernelLookups; responses: ResponseCache };
   }
 }

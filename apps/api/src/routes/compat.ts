@@ -1,34 +1,36 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   assessBtf,
   baseEvidence,
   checkAbi,
   CompatError,
+  type BuildBase,
   diffSymvers,
   parseModuleSymvers,
   predictLoad,
   readModuleFacts,
 } from '@btfwatch/compat';
 import {
-  findModuleBuilds,
+  buildBasesOfModuleBtf,
+  compatAnswer,
   getBlob,
   getKernel,
-  kernelPackageLinks,
-  packages,
-  queryVerdicts,
+  hasSelection,
   selectModuleBuilds,
   sha256Hex,
   upsertVerdicts,
   verdicts,
   verdictSummary,
+  type CompatSelection,
+  type CompatVerdict,
   type Database,
   type KernelBuild,
   type ModuleWithPackage,
-  type VerdictRow,
 } from '@btfwatch/db';
 import { PkgError, decompressModule, detectCompression } from '@btfwatch/pkg';
-import { resolveKernel } from '@btfwatch/worker';
-import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
+import { resolveKernel, settleBuildBases } from '@btfwatch/worker';
+import { and, eq, inArray } from 'drizzle-orm';
+import { ifNoneMatch, type CachedResponse } from '../compat-cache.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import { isBaseBtfKnown } from './btf.ts';
@@ -42,10 +44,12 @@ async function findKernel(db: Database, ref: string): Promise<KernelBuild | unde
   return resolveKernel(db, ref);
 }
 
+const kernelNotFound = (ref: string) =>
+  notFound(`kernel ${ref}`, { hint: 'a kernel build id, or the sha256 of /sys/kernel/btf/vmlinux' });
+
 async function kernelOr404(request: FastifyRequest, ref: string): Promise<KernelBuild> {
   const kernel = await findKernel(request.server.deps.database.db, ref);
-  if (!kernel)
-    throw notFound(`kernel ${ref}`, { hint: 'a kernel build id, or the sha256 of /sys/kernel/btf/vmlinux' });
+  if (!kernel) throw kernelNotFound(ref);
   if (!kernel.baseBtfSha256) throw kernelIncomplete(kernel);
   return kernel;
 }
@@ -58,25 +62,7 @@ const kernelIncomplete = (kernel: KernelBuild) =>
     { kernelId: kernel.id },
   );
 
-/** Count per btf verdict of the selected module builds on a kernel (every page, not only the one answered). */
-async function selectionSummary(
-  db: Database,
-  kernelBuildId: number,
-  moduleBuildIds: number[] | undefined,
-): Promise<Record<string, number>> {
-  const where: SQL[] = [eq(verdicts.kernelBuildId, kernelBuildId)];
-  if (moduleBuildIds)
-    where.push(inArray(verdicts.moduleBuildId, moduleBuildIds.length ? moduleBuildIds : [-1]));
-  const rows = await db
-    .select({ btf: verdicts.btf, n: count() })
-    .from(verdicts)
-    .where(and(...where))
-    .groupBy(verdicts.btf)
-    .orderBy(verdicts.btf);
-  return Object.fromEntries(rows.map((r) => [r.btf, Number(r.n)]));
-}
-
-function verdictView(v: VerdictRow) {
+function verdictView(v: CompatVerdict) {
   return {
     module: {
       id: v.moduleBuildId,
@@ -96,32 +82,39 @@ function verdictView(v: VerdictRow) {
   };
 }
 
-/** Package names of the kernel build: separate module packages depending on one of them share its base. */
-async function kernelPackageNames(request: FastifyRequest, kernel: KernelBuild): Promise<Set<string>> {
-  const { db } = request.server.deps.database;
-  const links = await kernelPackageLinks(db, kernel.id);
-  if (links.length === 0) return new Set();
-  const rows = await db
-    .select({ name: packages.name })
-    .from(packages)
-    .where(
-      inArray(
-        packages.sha256,
-        links.map((l) => l.packageSha256),
-      ),
-    );
-  return new Set(rows.map((r) => r.name));
+/**
+ * Computes and stores the verdicts of `modules` on the kernel; returns the kernel's new verdicts version.
+ * Separate module packages without a stored build base get one only where the worker's inference
+ * validates it (and queues the other kernels that changes); otherwise their base stays unknown
+ * (unverified at best), never assumed to be the kernel asked about.
+ */
+async function computeVerdicts(
+  request: FastifyRequest,
+  kernel: KernelBuild,
+  modules: ModuleWithPackage[],
+): Promise<number | undefined> {
+  if (modules.length === 0) return undefined;
+  const { database, queue } = request.server.deps;
+  const evaluator = request.server.evaluator;
+  await settleBuildBases({ db: database.db, queue, bases: evaluator.bases }, modules, kernel);
+  const ctx = await evaluator.kernelContext(kernel);
+  const computed = await evaluator.evaluate(ctx, modules);
+  const versions = await upsertVerdicts(
+    database.db,
+    computed.map((c) => c.row),
+  );
+  return versions.get(kernel.id);
 }
 
 /**
- * Verdicts not stored yet are computed now (and stored), so any module build × kernel pair can be asked;
- * at most `max` of them (by module build id), returning how many were computed and how many are still missing.
+ * Verdicts of `modules` not stored yet are computed now (and stored), at most `max` of them (by module
+ * build id); returns how many were computed and how many are still missing.
  */
 async function ensureVerdicts(
   request: FastifyRequest,
   kernel: KernelBuild,
   modules: ModuleWithPackage[],
-  max = MAX_ON_DEMAND,
+  max: number,
 ): Promise<{ computed: number; missing: number }> {
   const { db } = request.server.deps.database;
   // Ids only: a full image's verdicts carry megabytes of evidence this does not need.
@@ -143,73 +136,117 @@ async function ensureVerdicts(
   }
   const absent = modules.filter((m) => !have.has(m.id)).sort((x, y) => x.id - y.id);
   const missing = absent.slice(0, max);
-  if (missing.length === 0) return { computed: 0, missing: absent.length };
-  const evaluator = request.server.evaluator;
-  const names = await kernelPackageNames(request, kernel);
-  const ctx = await evaluator.kernelContext(kernel);
-  const computed = await evaluator.evaluate(ctx, missing, {
-    buildBaseOf: (m) =>
-      m.kernelBuildId === null && m.depends.some((d) => names.has(d.split(/[\s(:]/)[0] ?? ''))
-        ? { sha256: kernel.baseBtfSha256!, how: 'declared-dependency' }
-        : null,
-  });
-  await upsertVerdicts(
-    db,
-    computed.map((c) => c.row),
-  );
+  const version = await computeVerdicts(request, kernel, missing);
+  if (version !== undefined) request.server.compatCache.kernels.changedById(kernel.id, version);
   return { computed: missing.length, missing: absent.length - missing.length };
 }
 
 /** Most verdicts one request computes (a full Debian image has ~4,000 modules). */
 const MAX_ON_DEMAND = 5000;
 
+interface CompatParams {
+  kernel: string;
+  package?: string;
+  version?: string;
+  module?: string;
+  moduleBuild?: number;
+  btf?: string[];
+  limit: number;
+  cursor?: string;
+}
+
+/** Requests asking the same thing share one key: the kernel by id, btf verdicts as a set, defaults filled. */
+function compatKey(kernelId: number, q: CompatParams, after: number | undefined): string {
+  const btf = q.btf?.length ? [...new Set(q.btf)].sort() : null;
+  return JSON.stringify([
+    kernelId,
+    q.package ?? null,
+    q.version ?? null,
+    q.module ?? null,
+    q.moduleBuild ?? null,
+    btf,
+    q.limit,
+    after ?? null,
+  ]);
+}
+
+/** Answers produced by getCompat: given their ETag (and cached) once serialized, in `cacheCompatAnswer`. */
+const fills = new WeakMap<FastifyRequest, { key: string; token: string }>();
+
+function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedResponse): FastifyReply {
+  void reply.header('etag', hit.etag);
+  if (ifNoneMatch(request.headers['if-none-match'], hit.etag)) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(hit.body);
+}
+
+/**
+ * onSend of GET /v1/compat: the answer as validated and serialized gets its ETag, and is what later
+ * requests with the same key get (without validating it again) while the kernel's token holds.
+ */
+export async function cacheCompatAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): Promise<unknown> {
+  const fill = fills.get(request);
+  if (!fill || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+  const stored = request.server.compatCache.responses.set(fill.key, fill.token, Buffer.from(payload));
+  void reply.header('etag', stored.etag);
+  if (ifNoneMatch(request.headers['if-none-match'], stored.etag)) {
+    void reply.code(304);
+    return null;
+  }
+  return stored.body;
+}
+
 export const compatHandlers: Handlers = {
-  async getCompat(request: FastifyRequest) {
-    const q = request.query as {
-      kernel: string;
-      package?: string;
-      version?: string;
-      module?: string;
-      moduleBuild?: number;
-      btf?: string[];
-      limit: number;
-      cursor?: string;
-    };
+  async getCompat(request: FastifyRequest, reply: FastifyReply) {
+    const q = request.query as CompatParams;
     const { db } = request.server.deps.database;
-    const kernel = await kernelOr404(request, q.kernel);
-    const selective = q.package !== undefined || q.module !== undefined || q.moduleBuild !== undefined;
-    let moduleIds: number[] | undefined;
-    if (selective) {
-      const modules = q.moduleBuild
-        ? await selectModuleBuilds(db, { ids: [q.moduleBuild] })
-        : await findModuleBuilds(db, {
-            packageName: q.package,
-            packageVersion: q.version,
-            moduleName: q.module,
-            limit: MAX_ON_DEMAND + 1,
-          });
-      if (modules.length === 0) throw notFound('module builds matching the query');
-      if (modules.length > MAX_ON_DEMAND)
-        throw badRequest(
-          'QUERY_TOO_BROAD',
-          `more than ${MAX_ON_DEMAND} module builds match; narrow the query`,
-        );
-      await ensureVerdicts(request, kernel, modules);
-      moduleIds = modules.map((m) => m.id);
-    }
-    const rows = await queryVerdicts(db, {
-      kernelBuildId: kernel.id,
-      moduleBuildIds: moduleIds,
-      packageName: selective ? undefined : q.package,
-      btf: q.btf,
-      limit: q.limit,
-      after: cursorValue(q.cursor, Number.MAX_SAFE_INTEGER),
+    const { kernels, responses } = request.server.compatCache;
+    const entry = await kernels.get(db, q.kernel);
+    if (!entry) throw kernelNotFound(q.kernel);
+    const kernel = entry.kernel;
+    if (!kernel.baseBtfSha256) throw kernelIncomplete(kernel);
+    const after = cursorValue(q.cursor, Number.MAX_SAFE_INTEGER);
+    const key = compatKey(kernel.id, q, after);
+    const hit = responses.get(key, entry.token);
+    if (hit) return sendCached(request, reply, hit);
+
+    const selection: CompatSelection = {
+      packageName: q.package,
+      packageVersion: q.version,
+      moduleName: q.module,
+      moduleBuildId: q.moduleBuild,
+    };
+    const selective = hasSelection(selection);
+    const query = { kernelBuildId: kernel.id, selection, btf: q.btf, limit: q.limit, after };
+    let token = entry.token;
+    let answer = await compatAnswer(db, {
+      ...query,
+      missingLimit: selective ? MAX_ON_DEMAND + 1 : undefined,
     });
+    if (answer.missing.length > MAX_ON_DEMAND)
+      throw badRequest(
+        'QUERY_TOO_BROAD',
+        `more than ${MAX_ON_DEMAND} of the module builds this selects have no verdict on kernel ${kernel.id} yet; narrow the query`,
+      );
+    if (answer.missing.length > 0) {
+      const modules = await selectModuleBuilds(db, { ids: answer.missing });
+      const version = await computeVerdicts(request, kernel, modules);
+      // Read after the verdicts were stored: the answer is at least as new as the version.
+      if (version !== undefined) token = kernels.changed(entry, version).token;
+      answer = await compatAnswer(db, query);
+    }
+    // Every selected module build has a verdict now: an empty summary means none is selected.
+    if (selective && Object.keys(answer.summary).length === 0)
+      throw notFound('module builds matching the query');
+    fills.set(request, { key, token });
     return {
-      kernel: kernelView(kernel),
-      items: rows.map(verdictView),
-      summary: await selectionSummary(db, kernel.id, moduleIds),
-      nextCursor: nextCursor(rows, q.limit, (v) => v.moduleBuildId),
+      kernel: entry.view,
+      items: answer.rows.map(verdictView),
+      summary: answer.summary,
+      nextCursor: nextCursor(answer.rows, q.limit, (v) => v.moduleBuildId),
     };
   },
 
@@ -244,25 +281,38 @@ export const compatHandlers: Handlers = {
     }
     const { db } = request.server.deps.database;
     const evaluator = request.server.evaluator;
-    let buildBase = null;
+    const btfSha256 = facts.btf ? sha256Hex(facts.btf) : null;
+    let buildBase: BuildBase | null = null;
+    let knownFrom: number | null = null;
     if (q.buildBase) {
       const sha = await buildBaseSha(db, q.buildBase);
       const btf = await evaluator.bases.get(sha);
       if (!btf) throw notFound(`build base ${q.buildBase}`);
       buildBase = { btf, sha256: sha, how: 'uploaded' };
+    } else if (btfSha256) {
+      // The same .BTF bytes as a module build seen on a mirror: generated against that build's base.
+      const known = await buildBasesOfModuleBtf(db, btfSha256);
+      const only = known.length === 1 ? known[0]! : undefined;
+      const btf = only ? await evaluator.bases.get(only.buildBaseSha256) : null;
+      if (only && btf) {
+        buildBase = { btf, sha256: only.buildBaseSha256, how: 'known-module-build' };
+        knownFrom = only.moduleBuildId;
+      }
     }
     const ctx = await evaluator.kernelContext(kernel);
     const moduleSide = { name: facts.name, btf: facts.btf, btfBase: facts.btfBase, buildBase };
     const btf = assessBtf(moduleSide, ctx.side, evaluator.deps);
     const abi = checkAbi({ vermagic: facts.vermagic, importedCrcs: facts.importedCrcs }, ctx.abi);
-    const load = predictLoad(btf.btf, abi, ctx.side.flags);
+    // The whole assessment: an unverified verdict says why (unknown base, or unknown kernel version).
+    const load = predictLoad(btf, abi, ctx.side.flags);
+    const bases = baseEvidence(ctx.side, moduleSide);
     return {
       kernel: kernelView(kernel),
       module: {
         name: facts.name,
         vermagic: facts.vermagic,
         srcversion: facts.srcversion,
-        btfSha256: facts.btf ? sha256Hex(facts.btf) : null,
+        btfSha256,
         hasBtfBase: facts.btfBase !== null,
         size: body.byteLength,
       },
@@ -272,7 +322,11 @@ export const compatHandlers: Handlers = {
       abi: abi.abi,
       explanation: `${btf.explanation}; ${load.reason}`,
       evidence: {
-        ...baseEvidence(ctx.side, moduleSide),
+        ...bases,
+        buildBase:
+          bases.buildBase && knownFrom !== null
+            ? { ...bases.buildBase, moduleBuildId: knownFrom }
+            : bases.buildBase,
         kernelLog: btf.kernelLog,
         onceLog: btf.onceLog,
         validation: btf.validation,
