@@ -51,8 +51,8 @@ const isoUtc = (value: SQL) => sql`to_char(${value} at time zone 'UTC', 'YYYY-MM
 
 /**
  * Where a kernel build was seen: each mirror and suite carrying any of its packages, with how many of them,
- * when btfwatch first saw those packages (on any mirror: a location's own first sighting is not recorded)
- * and when a scan last listed them there.
+ * when a scan first listed one of them there and when one last did. A location recorded before its first
+ * sighting was kept falls back to the package's first sighting anywhere.
  */
 export async function kernelLocations(db: Executor, kernelBuildId: number) {
   const rows = await db
@@ -63,7 +63,9 @@ export async function kernelLocations(db: Executor, kernelBuildId: number) {
       distro: mirrors.distro,
       suite: packageLocations.suite,
       packages: sql<number>`count(distinct ${packageLocations.packageSha256})::int`,
-      firstSeenAt: sql<string>`${isoUtc(sql`min(${packages.firstSeenAt})`)}`,
+      firstSeenAt: sql<string>`${isoUtc(
+        sql`min(coalesce(${packageLocations.firstSeenAt}, ${packages.firstSeenAt}))`,
+      )}`,
       lastSeenAt: sql<string>`${isoUtc(sql`max(${packageLocations.lastSeenAt})`)}`,
     })
     .from(kernelPackages)

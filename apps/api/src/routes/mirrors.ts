@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createMirror, deleteMirror, getMirror, listMirrors, listSuiteStates } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
+import { MirrorError, armorKeyring } from '@btfwatch/mirror';
 import { badRequest, notFound } from '../errors.ts';
 import { mirrorView } from '../views.ts';
 import type { Handlers } from './types.ts';
@@ -16,6 +17,20 @@ interface MirrorInput {
   keyring?: string;
   insecure?: boolean;
   scanIntervalSeconds?: number | null;
+}
+
+/**
+ * The keyring as the scanner will read it: every public key it holds, as one armored block. Text with an
+ * armor header but no readable key (a damaged block, a private key) is refused here, not at the first scan.
+ */
+async function normalisedKeyring(text: string): Promise<string> {
+  try {
+    return await armorKeyring(Buffer.from(text, 'utf8'));
+  } catch (err) {
+    if (err instanceof MirrorError)
+      throw badRequest('INVALID_KEYRING', `keyring holds no usable OpenPGP public key: ${err.message}`);
+    throw err;
+  }
 }
 
 export const mirrorHandlers: Handlers = {
@@ -38,6 +53,7 @@ export const mirrorHandlers: Handlers = {
     if (input.keyring && input.insecure) {
       throw badRequest('CONFLICTING_OPTIONS', 'give a keyring or insecure: true, not both');
     }
+    const keyring = input.keyring ? await normalisedKeyring(input.keyring) : null;
     const mirror = await createMirror(request.server.deps.database.db, {
       kind: input.kind,
       url: input.url.replace(/\/+$/, ''),
@@ -46,7 +62,7 @@ export const mirrorHandlers: Handlers = {
       components: input.components ?? ['main'],
       arch: input.arch ?? (input.kind === 'apt' ? 'amd64' : 'x86_64'),
       match: input.match ?? null,
-      keyring: input.keyring ?? null,
+      keyring,
       insecure: input.insecure ?? false,
       scanIntervalSeconds: input.scanIntervalSeconds ?? null,
     });
