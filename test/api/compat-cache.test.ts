@@ -77,6 +77,8 @@ test('GET /v1/compat: an ETag per answer, 304 for If-None-Match naming it, the s
   const same = await app.inject({ url: `/v1/compat?kernel=${s.k56.baseBtfSha256}&package=${PKG55}&limit=5` });
   assert.equal(same.body, first.body);
   assert.equal(same.headers.etag, etag);
+  for (const res of [first, same])
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
   assert.equal(app.compatCache.responses.hits, hits + 1, 'served from the cache');
   for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
     const res = await app.inject({ url, headers: { 'if-none-match': inm } });

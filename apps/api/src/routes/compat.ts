@@ -170,6 +170,29 @@ function compatKey(kernelId: number, q: CompatParams, after: number | undefined)
   ]);
 }
 
+interface CompatBody {
+  kernel: unknown;
+  items: unknown[];
+  summary: Record<string, number>;
+  nextCursor: string | null;
+}
+
+/**
+ * An answer as UTF-8 JSON, encoded item by item: a page of 100 verdicts with their evidence is ~150 KB,
+ * and encoding the string JSON.stringify makes of the whole page costs V8 about three times as much as
+ * encoding each item's (measured: 2.3 vs 0.8 ms), more than building the JSON.
+ */
+function compatBody(answer: CompatBody): Buffer {
+  const parts = [Buffer.from(`{"kernel":${JSON.stringify(answer.kernel)},"items":[`)];
+  answer.items.forEach((item, i) => parts.push(Buffer.from(`${i ? ',' : ''}${JSON.stringify(item)}`)));
+  parts.push(
+    Buffer.from(
+      `],"summary":${JSON.stringify(answer.summary)},"nextCursor":${JSON.stringify(answer.nextCursor)}}`,
+    ),
+  );
+  return Buffer.concat(parts);
+}
+
 /** Answers produced by getCompat: given their ETag (and cached) once serialized, in `cacheCompatAnswer`. */
 const fills = new WeakMap<FastifyRequest, { key: string; token: string }>();
 
@@ -189,8 +212,8 @@ export async function cacheCompatAnswer(
   payload: unknown,
 ): Promise<unknown> {
   const fill = fills.get(request);
-  if (!fill || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-  const stored = request.server.compatCache.responses.set(fill.key, fill.token, Buffer.from(payload));
+  if (!fill || reply.statusCode !== 200 || !Buffer.isBuffer(payload)) return payload;
+  const stored = request.server.compatCache.responses.set(fill.key, fill.token, payload);
   void reply.header('etag', stored.etag);
   if (ifNoneMatch(request.headers['if-none-match'], stored.etag)) {
     void reply.code(304);
@@ -242,6 +265,11 @@ export const compatHandlers: Handlers = {
     if (selective && Object.keys(answer.summary).length === 0)
       throw notFound('module builds matching the query');
     fills.set(request, { key, token });
+    // Validated as usual (preSerialization), then written by compatBody; fastify sends a Buffer as is
+    // (its type for serializers says string).
+    void reply
+      .type('application/json; charset=utf-8')
+      .serializer(compatBody as unknown as (payload: unknown) => string);
     return {
       kernel: entry.view,
       items: answer.rows.map(verdictView),
