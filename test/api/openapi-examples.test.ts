@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import ajvFormats from 'ajv-formats';
 import { loadOpenapi } from '@btfwatch/api';
+import { SHARED_ERROR_STATUS } from './shared-errors.ts';
 
 // The examples in openapi.yaml are real responses (scripts/openapi-examples.ts records them): each must
 // still match its schema, so a schema change that real responses no longer fit cannot go unnoticed.
@@ -108,17 +109,7 @@ test('every operation has a recorded example of its success response', () => {
 
 test('examples of shared error responses are the Error schema with the status they document', () => {
   const responses = (spec.components as Json).responses as Record<string, Json>;
-  const statuses: Record<string, number> = {
-    BadRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    KernelIncomplete: 409,
-    TooLarge: 413,
-    UnsupportedMediaType: 415,
-    TooManyRequests: 429,
-  };
-  for (const [name, status] of Object.entries(statuses)) {
+  for (const [name, status] of Object.entries(SHARED_ERROR_STATUS)) {
     const media = (responses[name]!.content as Record<string, Json>)['application/json']!;
     const named = Object.values((media.examples ?? {}) as Record<string, Json>);
     assert.equal(named.length, 1, name);

@@ -15,10 +15,9 @@ import { openapiPath, loadOpenapi } from '@btfwatch/api';
 import { createLogger, startRuntime, type Runtime } from '@btfwatch/cli';
 import { RELEASES, moduleElf, vmlinuxBtf } from '../support/fixtures.ts';
 import { Receiver } from '../support/receiver.ts';
-import { startMirror, buildDeb } from '../support/mirror-server/index.ts';
-import { btfFixture } from '../support/fixtures.ts';
 import { tempDir } from '../support/services.ts';
-import { INCOMPLETE_RELEASE, cachedKernelDebs } from './scanned-service.ts';
+import { SHARED_ERROR_STATUS } from './shared-errors.ts';
+import { INCOMPLETE_RELEASE, cachedKernelDebs, startTwoBuildMirror } from './scanned-service.ts';
 
 const ADMIN = 'examples-admin-token-0123456789';
 
@@ -95,30 +94,7 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
   const work = tempDir('btfwatch-examples-');
   const receiver = new Receiver();
   await receiver.start();
-  const [b55, b56] = await Promise.all([
-    cachedKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }),
-    cachedKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }),
-  ]);
-  const headers57 = await buildDeb(
-    {
-      name: `linux-headers-${INCOMPLETE_RELEASE}`,
-      version: '6.1.192-3',
-      source: 'linux (6.1.192-3)',
-      files: {
-        [`usr/src/linux-headers-${INCOMPLETE_RELEASE}/Module.symvers`]: btfFixture(
-          `${RELEASES.bookworm56}/Module.symvers.xz`,
-        ),
-      },
-    },
-    work.path,
-  );
-  const mirror = await startMirror({
-    apt: {
-      suites: {
-        'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers, headers57] },
-      },
-    },
-  });
+  const mirror = await startTwoBuildMirror(work.path);
   const main = await serve(join(work.path, 'main'), { BTFWATCH_ADMIN_TOKEN: ADMIN });
   const strict = await serve(join(work.path, 'strict'), {
     BTFWATCH_RATE_LIMIT: '2',
@@ -222,6 +198,7 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
       await api.call('POST', '/v1/btf', { bytes: vmlinuxBtf(RELEASES.trixie) }),
       201,
     );
+    const b55 = await cachedKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' });
     execFileSync('dpkg-deb', ['-x', b55.image, join(work.path, 'root55')]);
     keep(
       ops,
@@ -305,18 +282,8 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
     await receiver.stop();
     work.remove();
   }
-  const expected: Record<string, number> = {
-    BadRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    KernelIncomplete: 409,
-    TooLarge: 413,
-    UnsupportedMediaType: 415,
-    TooManyRequests: 429,
-  };
   for (const [name, r] of errors)
-    assert.equal(r.status, expected[name], `${name}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.status, SHARED_ERROR_STATUS[name], `${name}: ${JSON.stringify(r.body)}`);
   writeExamples(ops, errors);
   return { operations: ops.size, errors: errors.size };
 }

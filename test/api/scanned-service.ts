@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { RELEASES, btfFixture, btfFixturesDir, repoRoot } from '../support/fixtures.ts';
 import { buildKernelDebs, type KernelBuildSpec } from '../support/kernel-builds.ts';
 import { buildDeb, startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
-import { authHeader, startTestService, type Mode, type TestService } from '../support/service.ts';
+import {
+  addAptMirror,
+  authHeader,
+  requestScan,
+  startTestService,
+  type Mode,
+  type TestService,
+} from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
 
 export interface KernelRef {
@@ -67,15 +74,10 @@ export async function cachedKernelDebs(spec: KernelBuildSpec): Promise<{ image: 
 }
 
 /**
- * The real service on a loopback apt mirror holding two real Debian kernel builds (6.1.0-55 and -56:
- * image + headers) and the headers package of a third build whose image is not on the mirror, scanned,
- * ingested and evaluated: what an operator has after `POST /v1/mirrors` and a scan.
+ * A loopback apt mirror (bookworm-security) holding two real Debian kernel builds (6.1.0-55 and -56:
+ * image + headers) and the headers package of a third build whose image is not on the mirror.
  */
-export async function startScannedService(
-  mode: Mode,
-  env: Record<string, string> = {},
-): Promise<ScannedService> {
-  const work = tempDir('btfwatch-api-');
+export async function startTwoBuildMirror(workDir: string): Promise<MirrorHandle> {
   const [b55, b56] = await Promise.all([
     cachedKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }),
     cachedKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }),
@@ -91,37 +93,33 @@ export async function startScannedService(
         ),
       },
     },
-    work.path,
+    workDir,
   );
-  const mirror = await startMirror({
+  return startMirror({
     apt: {
       suites: {
         'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers, headers57] },
       },
     },
   });
+}
+
+/**
+ * The real service on a loopback apt mirror holding two real Debian kernel builds (6.1.0-55 and -56:
+ * image + headers) and the headers package of a third build whose image is not on the mirror, scanned,
+ * ingested and evaluated: what an operator has after `POST /v1/mirrors` and a scan.
+ */
+export async function startScannedService(
+  mode: Mode,
+  env: Record<string, string> = {},
+): Promise<ScannedService> {
+  const work = tempDir('btfwatch-api-');
+  const mirror = await startTwoBuildMirror(work.path);
   let svc: TestService | undefined;
   try {
     svc = await startTestService(mode, { env });
-    const add = await svc.app.inject({
-      method: 'POST',
-      url: '/v1/mirrors',
-      headers: authHeader(),
-      payload: {
-        kind: 'apt',
-        url: mirror.aptUrl,
-        suites: ['bookworm-security'],
-        keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-      },
-    });
-    assert.equal(add.statusCode, 201, add.body);
-    const mirrorId = (add.json() as { id: number }).id;
-    const scan = await svc.app.inject({
-      method: 'POST',
-      url: `/v1/mirrors/${mirrorId}/scan`,
-      headers: authHeader(),
-    });
-    assert.equal(scan.statusCode, 202, scan.body);
+    const mirrorId = await addAptMirror(svc.app, mirror);
+    const scanJobId = await requestScan(svc.app, mirrorId);
     await svc.drain();
     const kernels = (await svc.app.inject({ url: '/v1/kernels', headers: authHeader() })).json()
       .items as KernelRef[];
@@ -135,7 +133,7 @@ export async function startScannedService(
       svc,
       mirror,
       mirrorId,
-      scanJobId: (scan.json() as { jobId: string }).jobId,
+      scanJobId,
       k55: find(RELEASES.bookworm55),
       k56: find(RELEASES.bookworm56),
       k57: find(INCOMPLETE_RELEASE),

@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliAsync } from '../support/cli.ts';
 import { RELEASES, moduleElf, vmlinuxBtf } from '../support/fixtures.ts';
 import { sha256 } from '../support/hash.ts';
 import { startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
-import { authHeader, startTestService, type TestService } from '../support/service.ts';
+import { addAptMirror, requestScan, startTestService, type TestService } from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
 import { cachedKernelDebs } from '../api/scanned-service.ts';
 
@@ -27,19 +27,7 @@ before(async () => {
     apt: { suites: { 'bookworm-security': { packages: [b56.image, b56.headers] } } },
   });
   svc = await startTestService('distributed', { env: { BTFWATCH_READ_TOKEN: READ_TOKEN } });
-  const add = await svc.app.inject({
-    method: 'POST',
-    url: '/v1/mirrors',
-    headers: authHeader(),
-    payload: {
-      kind: 'apt',
-      url: mirror.aptUrl,
-      suites: ['bookworm-security'],
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
-  });
-  assert.equal(add.statusCode, 201, add.body);
-  await svc.app.inject({ method: 'POST', url: `/v1/mirrors/${add.json().id}/scan`, headers: authHeader() });
+  await requestScan(svc.app, await addAptMirror(svc.app, mirror));
   await svc.drain();
   url = await svc.app.listen({ port: 0, host: '127.0.0.1' });
 });

@@ -1,11 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { buildProcessors, type Processors } from '@btfwatch/worker';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
-import { ADMIN_TOKEN, authHeader, startTestService, type TestService } from '../support/service.ts';
+import {
+  ADMIN_TOKEN,
+  addAptMirror,
+  requestScan,
+  startTestService,
+  type TestService,
+} from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
 import { RELEASES } from '../support/fixtures.ts';
 import { launchBrowser, listen, openPage, screenshot, type WatchedPage } from '../support/browser.ts';
@@ -100,25 +105,8 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 60
   let k56: Kernel;
 
   async function startScan(): Promise<void> {
-    const m = await svc.app.inject({
-      method: 'POST',
-      url: '/v1/mirrors',
-      headers: authHeader(),
-      payload: {
-        kind: 'apt',
-        url: mirror.aptUrl,
-        suites: ['bookworm-security'],
-        keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-      },
-    });
-    assert.equal(m.statusCode, 201, m.body);
-    mirrorId = m.json().id;
-    const scan = await svc.app.inject({
-      method: 'POST',
-      url: `/v1/mirrors/${mirrorId}/scan`,
-      headers: authHeader(),
-    });
-    assert.equal(scan.statusCode, 202, scan.body);
+    mirrorId = await addAptMirror(svc.app, mirror);
+    await requestScan(svc.app, mirrorId);
   }
 
   /** Later tests do not depend on the first one having got as far as the scan. */

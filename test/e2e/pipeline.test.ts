@@ -1,13 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { basePairs, kernelBuilds, queryRows, selectModuleBuilds } from '@btfwatch/db';
 import { createEvaluator } from '@btfwatch/worker';
 import { eq, sql } from 'drizzle-orm';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { sha256 } from '../support/hash.ts';
 import { buildDeb, startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
-import { MODES, authHeader, startTestService, type TestService } from '../support/service.ts';
+import { MODES, addAptMirror, requestScan, startTestService, type TestService } from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
 import { RELEASES, moduleElf, vmlinuxBtf } from '../support/fixtures.ts';
 
@@ -15,30 +14,13 @@ const SUITE = 'bookworm-security';
 const OOT_PACKAGE = 'dummy-modules-6.1.0-56-amd64';
 
 async function addMirror(svc: TestService, mirror: MirrorHandle) {
-  const res = await svc.app.inject({
-    method: 'POST',
-    url: '/v1/mirrors',
-    headers: authHeader(),
-    payload: {
-      kind: 'apt',
-      url: mirror.aptUrl,
-      suites: [SUITE],
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json() as { id: number };
+  return { id: await addAptMirror(svc.app, mirror, [SUITE]) };
 }
 
 async function scan(svc: TestService, mirrorId: number) {
-  const res = await svc.app.inject({
-    method: 'POST',
-    url: `/v1/mirrors/${mirrorId}/scan`,
-    headers: authHeader(),
-  });
-  assert.equal(res.statusCode, 202, res.body);
+  const jobId = await requestScan(svc.app, mirrorId);
   await svc.drain();
-  const job = await svc.app.inject({ url: `/v1/jobs/${res.json().jobId}` });
+  const job = await svc.app.inject({ url: `/v1/jobs/${jobId}` });
   assert.equal(job.json().state, 'completed', job.body);
   return job.json();
 }

@@ -186,6 +186,38 @@ function shippedKoXz(release: string, name: string): Buffer {
   return readFileSync(join(fixturesDir, 'btf', release, 'modules', `${name}.xz`));
 }
 
+/** The real shipped `.ko.xz` modules of `release` added under merged-/usr `/usr/lib/modules/<rel>/kernel/`. */
+function addMergedUsrModules(files: Record<string, Uint8Array>, release: string): string[] {
+  const modulePaths: string[] = [];
+  for (const name of moduleNames(release)) {
+    const path = `usr/lib/modules/${release}/kernel/${NEW_LAYOUT_MODULES[name] ?? `misc/${name}.xz`}`;
+    files[path] = shippedKoXz(release, name);
+    modulePaths.push(`/${path}`);
+  }
+  return modulePaths;
+}
+
+/** A build whose one `linux-image-<rel>-unsigned` package ships the vmlinuz, config and modules. */
+async function imageOnlyBuild(
+  b: Pick<RealBuild, 'release' | 'version' | 'vmlinuxBtf' | 'modulePaths' | 'suite'> & {
+    files: Record<string, Uint8Array>;
+  },
+  outDir: string,
+): Promise<RealBuild> {
+  const image = await buildDeb(
+    {
+      name: `linux-image-${b.release}-unsigned`,
+      version: b.version,
+      source: `linux (${b.version})`,
+      depends: 'kmod, linux-base (>= 4.3~)',
+      files: b.files,
+    },
+    outDir,
+  );
+  const { files: _files, ...build } = b;
+  return { distro: 'debian', arch: 'amd64', ...build, packages: [image] };
+}
+
 /**
  * Debian 13 (trixie, 6.12): one `linux-image-<rel>-unsigned` with a zstd vmlinuz under /boot and the
  * real `.ko.xz` modules under merged-/usr `/usr/lib/modules/<rel>/kernel/`.
@@ -198,32 +230,8 @@ export async function buildTrixieDebs(outDir: string): Promise<RealBuild> {
     [`boot/vmlinuz-${release}`]: vmlinuzWithBtf(vmlinuxBtf, 'zstd'),
     [`boot/config-${release}`]: btfFixture(`${release}/config.xz`),
   };
-  const modulePaths: string[] = [];
-  for (const name of moduleNames(release)) {
-    const path = `usr/lib/modules/${release}/kernel/${NEW_LAYOUT_MODULES[name] ?? `misc/${name}.xz`}`;
-    files[path] = shippedKoXz(release, name);
-    modulePaths.push(`/${path}`);
-  }
-  const image = await buildDeb(
-    {
-      name: `linux-image-${release}-unsigned`,
-      version,
-      source: `linux (${version})`,
-      depends: 'kmod, linux-base (>= 4.3~)',
-      files,
-    },
-    outDir,
-  );
-  return {
-    distro: 'debian',
-    release,
-    version,
-    arch: 'amd64',
-    vmlinuxBtf,
-    modulePaths,
-    packages: [image],
-    suite: 'trixie',
-  };
+  const modulePaths = addMergedUsrModules(files, release);
+  return imageOnlyBuild({ release, version, vmlinuxBtf, files, modulePaths, suite: 'trixie' }, outDir);
 }
 
 /**
@@ -247,12 +255,7 @@ export async function buildSidDebs(outDir: string): Promise<RealBuild> {
     outDir,
   );
   const files: Record<string, Uint8Array> = {};
-  const modulePaths: string[] = [];
-  for (const name of moduleNames(release)) {
-    const path = `usr/lib/modules/${release}/kernel/${NEW_LAYOUT_MODULES[name] ?? `misc/${name}.xz`}`;
-    files[path] = shippedKoXz(release, name);
-    modulePaths.push(`/${path}`);
-  }
+  const modulePaths = addMergedUsrModules(files, release);
   const modules = await buildDeb(
     {
       name: `linux-modules-${release}`,
@@ -304,26 +307,10 @@ export async function buildCloudDebs(outDir: string): Promise<RealBuild> {
     files[path] = buildsFixture(`${release}/modules/${name}.xz`);
     modulePaths.push(`/${path}`);
   }
-  const image = await buildDeb(
-    {
-      name: `linux-image-${release}-unsigned`,
-      version,
-      source: `linux (${version})`,
-      depends: 'kmod, linux-base (>= 4.3~)',
-      files,
-    },
+  return imageOnlyBuild(
+    { release, version, vmlinuxBtf, files, modulePaths, suite: 'bookworm-security' },
     outDir,
   );
-  return {
-    distro: 'debian',
-    release,
-    version,
-    arch: 'amd64',
-    vmlinuxBtf,
-    modulePaths,
-    packages: [image],
-    suite: 'bookworm-security',
-  };
 }
 
 /**

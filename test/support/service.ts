@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '@btfwatch/config';
@@ -133,4 +135,36 @@ export async function waitForQuietQueue(queue: JobQueue): Promise<void> {
 
 export function authHeader(token = ADMIN_TOKEN): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/** `POST /v1/mirrors` for a loopback fixture apt mirror, trusting its throwaway key; returns the mirror id. */
+export async function addAptMirror(
+  app: FastifyInstance,
+  mirror: { aptUrl: string; key: { armoredPublicKeyPath: string } },
+  suites: string[] = ['bookworm-security'],
+): Promise<number> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/mirrors',
+    headers: authHeader(),
+    payload: {
+      kind: 'apt',
+      url: mirror.aptUrl,
+      suites,
+      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
+    },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return (res.json() as { id: number }).id;
+}
+
+/** `POST /v1/mirrors/{id}/scan`; returns the scan's job id (the scan itself runs on the service's workers). */
+export async function requestScan(app: FastifyInstance, mirrorId: number): Promise<string> {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/mirrors/${mirrorId}/scan`,
+    headers: authHeader(),
+  });
+  assert.equal(res.statusCode, 202, res.body);
+  return (res.json() as { jobId: string }).jobId;
 }

@@ -9,7 +9,14 @@ import { startCliService, type ServiceProcess } from '../support/cli.ts';
 import { RELEASES, fixturesDir } from '../support/fixtures.ts';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
-import { ADMIN_TOKEN, authHeader, startTestService, type TestService } from '../support/service.ts';
+import {
+  ADMIN_TOKEN,
+  addAptMirror,
+  authHeader,
+  requestScan,
+  startTestService,
+  type TestService,
+} from '../support/service.ts';
 import { REDIS_URL, tempDir } from '../support/services.ts';
 
 function workerEnv(
@@ -30,24 +37,7 @@ function workerEnv(
 }
 
 async function addAndScan(svc: TestService, mirror: MirrorHandle): Promise<string> {
-  const add = await svc.app.inject({
-    method: 'POST',
-    url: '/v1/mirrors',
-    headers: authHeader(),
-    payload: {
-      kind: 'apt',
-      url: mirror.aptUrl,
-      suites: ['bookworm-security'],
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
-  });
-  assert.equal(add.statusCode, 201, add.body);
-  const scan = await svc.app.inject({
-    method: 'POST',
-    url: `/v1/mirrors/${add.json().id}/scan`,
-    headers: authHeader(),
-  });
-  return scan.json().jobId as string;
+  return requestScan(svc.app, await addAptMirror(svc.app, mirror));
 }
 
 /** The full real linux-image package (~70 MB, ~4,000 modules), from the pinned cache. */

@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { BTF_MAGIC } from '@btfwatch/btf';
 import { kernelVersionFromBanner, type FoundKernelVersion } from '@btfwatch/compat';
-import { PkgBadMagicError, decompressModule, detectCompression, extractVmlinux } from '@btfwatch/pkg';
+import { PkgBadMagicError, compressedModuleSuffix, decompressModule, extractVmlinux } from '@btfwatch/pkg';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
@@ -20,15 +20,7 @@ const isElf = (bytes: Uint8Array) =>
 export async function readBtfContainer(path: string): Promise<Uint8Array> {
   const bytes = await readFile(path);
   if (isRawBtf(bytes) || isElf(bytes)) return bytes;
-  const compression = detectCompression(bytes);
-  const suffix =
-    compression === 'xz'
-      ? '.ko.xz'
-      : compression === 'zstd'
-        ? '.ko.zst'
-        : compression === 'gzip'
-          ? '.ko.gz'
-          : null;
+  const suffix = compressedModuleSuffix(bytes);
   if (/\.ko(\.(xz|zst|gz))?$/.test(path)) {
     if (!suffix)
       throw new PkgBadMagicError(`${path}: not an ELF module, and not xz, zstd or gzip compressed`);

@@ -21,6 +21,7 @@ export {
 } from './release.ts';
 export type { FoundKernelVersion } from './release.ts';
 export { assessBtf, assessBtfFromFacts, baseEvidence } from './verdict.ts';
+export { assessmentEvidence } from './evidence.ts';
 export type {
   BtfAssessment,
   BtfAssessmentDeps,

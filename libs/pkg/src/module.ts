@@ -1,4 +1,4 @@
-import { decompressBuffer, type Compression, type DecoderOptions } from './compression.ts';
+import { decompressBuffer, detectCompression, type Compression, type DecoderOptions } from './compression.ts';
 import { PkgBadMagicError, PkgCorruptError } from './errors.ts';
 import { resolveLimits, type Limits } from './limits.ts';
 
@@ -13,6 +13,12 @@ const SUFFIXES: ReadonlyArray<readonly [string, Compression]> = [
   ['.ko.zst', 'zstd'],
   ['.ko.gz', 'gzip'],
 ];
+
+/** The module file suffix (`.ko.xz`, `.ko.zst`, `.ko.gz`) for bytes compressed as modules are, else null. */
+export function compressedModuleSuffix(bytes: Uint8Array): string | null {
+  const compression = detectCompression(bytes);
+  return SUFFIXES.find(([suffix, c]) => c === compression && suffix !== '.ko')?.[0] ?? null;
+}
 
 /**
  * A kernel module's ELF bytes from its file (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`, chosen by the

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   assessBtf,
+  assessmentEvidence,
   baseEvidence,
   checkAbi,
   CompatError,
@@ -27,7 +28,7 @@ import {
   type KernelBuild,
   type ModuleWithPackage,
 } from '@btfwatch/db';
-import { PkgError, decompressModule, detectCompression } from '@btfwatch/pkg';
+import { PkgError, compressedModuleSuffix, decompressModule } from '@btfwatch/pkg';
 import { resolveKernel, settleBuildBases } from '@btfwatch/worker';
 import { and, eq, inArray } from 'drizzle-orm';
 import { ifNoneMatch, type CachedResponse } from '../compat-cache.ts';
@@ -288,15 +289,7 @@ export const compatHandlers: Handlers = {
       );
     }
     const kernel = await kernelOr404(request, q.kernel);
-    const compression = detectCompression(body);
-    const suffix =
-      compression === 'xz'
-        ? '.ko.xz'
-        : compression === 'zstd'
-          ? '.ko.zst'
-          : compression === 'gzip'
-            ? '.ko.gz'
-            : '.ko';
+    const suffix = compressedModuleSuffix(body) ?? '.ko';
     const fileName = q.name ?? `upload${suffix}`;
     let facts;
     try {
@@ -355,16 +348,7 @@ export const compatHandlers: Handlers = {
           bases.buildBase && knownFrom !== null
             ? { ...bases.buildBase, moduleBuildId: knownFrom }
             : bases.buildBase,
-        kernelLog: btf.kernelLog,
-        onceLog: btf.onceLog,
-        validation: btf.validation,
-        references: btf.references,
-        abi: {
-          vermagicMatch: abi.vermagicMatch,
-          reason: abi.reason,
-          mismatchCount: abi.mismatchCount,
-          mismatches: abi.mismatches,
-        },
+        ...assessmentEvidence(btf, abi),
       },
     };
   },

@@ -1,6 +1,7 @@
 import {
   assessBtf,
   assessBtfFromFacts,
+  assessmentEvidence,
   baseEvidence,
   checkAbi,
   parseModuleSymvers,
@@ -175,16 +176,7 @@ export class Evaluator {
       evidence: {
         explanation: `${btf.explanation}; ${load.reason}`,
         ...baseEvidence(ctx.side, { buildBase }),
-        kernelLog: btf.kernelLog,
-        onceLog: btf.onceLog,
-        validation: btf.validation,
-        references: btf.references,
-        abi: {
-          vermagicMatch: abi.vermagicMatch,
-          reason: abi.reason,
-          mismatchCount: abi.mismatchCount,
-          mismatches: abi.mismatches,
-        },
+        ...assessmentEvidence(btf, abi),
       },
     };
   }

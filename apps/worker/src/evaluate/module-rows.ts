@@ -1,11 +1,12 @@
 import {
   moduleBuilds,
+  moduleSelectionFilter,
   packages,
   type Executor,
   type ModuleSelection,
   type ModuleWithPackage,
 } from '@btfwatch/db';
-import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 
 /**
  * What an evaluation reads of a module build and its package. Imported CRCs are left out of the selection
@@ -30,23 +31,12 @@ export type EvaluationModule = Pick<
 > &
   Partial<Pick<ModuleWithPackage, 'importedCrcs'>>;
 
-/** The same criteria as libs/db's selectModuleBuilds and moduleInputs: any of them matches. */
-function anyOf(sel: ModuleSelection): SQL | undefined {
-  const any: SQL[] = [];
-  if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
-  if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
-  if (sel.vermagics?.length) any.push(inArray(moduleBuilds.vermagic, sel.vermagics));
-  if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
-  if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
-  return any.length ? sql.join(any, sql` or `) : undefined;
-}
-
 /** Module builds matching the selection, in id order, with the columns an evaluation reads. */
 export async function selectEvaluationModules(
   db: Executor,
   sel: ModuleSelection,
 ): Promise<EvaluationModule[]> {
-  const where = anyOf(sel);
+  const where = moduleSelectionFilter(sel);
   if (!where) return [];
   return db
     .select({

@@ -85,14 +85,15 @@ export interface ModuleSelection {
   ids?: number[];
 }
 
-function anyOf(sel: ModuleSelection): SQL[] {
+/** The module builds a selection names (any criterion matches); undefined when it names none. */
+export function moduleSelectionFilter(sel: ModuleSelection): SQL | undefined {
   const any: SQL[] = [];
   if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
   if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
   if (sel.vermagics?.length) any.push(inArray(moduleBuilds.vermagic, sel.vermagics));
   if (sel.packageSha256s?.length) any.push(inArray(moduleBuilds.packageSha256, sel.packageSha256s));
   if (sel.ids?.length) any.push(inArray(moduleBuilds.id, sel.ids));
-  return any;
+  return any.length ? sql.join(any, sql` or `) : undefined;
 }
 
 /**
@@ -103,15 +104,15 @@ export async function moduleInputs(
   db: Executor,
   sel: ModuleSelection,
 ): Promise<Array<{ packageSha256: string; buildBaseSha256: string | null }>> {
-  const any = anyOf(sel);
-  if (any.length === 0) return [];
+  const where = moduleSelectionFilter(sel);
+  if (!where) return [];
   return db
     .selectDistinct({
       packageSha256: moduleBuilds.packageSha256,
       buildBaseSha256: moduleBuilds.buildBaseSha256,
     })
     .from(moduleBuilds)
-    .where(sql.join(any, sql` or `))
+    .where(where)
     .orderBy(asc(moduleBuilds.packageSha256), asc(moduleBuilds.buildBaseSha256));
 }
 
@@ -123,8 +124,8 @@ export type ModuleWithPackage = ModuleBuild & {
 
 /** Module builds matching any of the given criteria, with their package's name and version. */
 export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Promise<ModuleWithPackage[]> {
-  const any = anyOf(sel);
-  if (any.length === 0) return [];
+  const where = moduleSelectionFilter(sel);
+  if (!where) return [];
   const rows = await db
     .select({
       m: moduleBuilds,
@@ -134,7 +135,7 @@ export async function selectModuleBuilds(db: Executor, sel: ModuleSelection): Pr
     })
     .from(moduleBuilds)
     .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
-    .where(sql.join(any, sql` or `))
+    .where(where)
     .orderBy(asc(moduleBuilds.id));
   return rows.map((r) => ({
     ...r.m,
