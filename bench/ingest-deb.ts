@@ -1,6 +1,6 @@
 // One real linux-image .deb (~70 MB, ~4,000 modules) ingested from a loopback mirror, against
 // `dpkg-deb --fsys-tarfile PKG > /dev/null` on the same file in the same run.
-//   npm run bench -- ingest-deb [--runs N] [--xz-threads N] [--no-hold] [--profile DIR]
+//   npm run bench -- ingest-deb [--runs N] [--xz-threads N] [--no-hold] [--profile DIR] [--source]
 //
 // The pinned package (test/fixtures/pkg/fetch.sh, cached) is published in a signed apt archive by the
 // loopback mirror (test/support/mirror-server/serve.ts), which runs as its own process: its memory and
@@ -18,11 +18,13 @@
 //   4. parses every module's .BTF with @btfwatch/btf as split BTF over that base and collects its base
 //      references (what evaluation needs) — in a worker_thread (modules sent in batches, BTF sections
 //      only), so tar walking, BTF parsing and the xz children share both cores.
+// Each ingest process runs the tsc build of the libraries (what `npm start` runs; built here first with
+// `tsc -b`), unless --source runs them from TypeScript through tsx (whose loader thread costs ~0.5 s CPU).
 // Peak RSS counts this ingest process (VmHWM) plus every child process's own high-water mark (sampled
 // from /proc every 100 ms until it exits): an upper bound of what the whole ingest held at once. CPU is
 // reported for both sides too (dpkg-deb's via GNU time): on a machine shared with other work, wall-time
 // ratios follow CPU-time ratios.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   createReadStream,
@@ -401,6 +403,14 @@ async function main(): Promise<void> {
   // Default: the archive waits at the vmlinuz until the base is parsed, so no module's BTF waits for it
   // in memory (peak RSS); --no-hold streams modules on meanwhile (measured: same wall time, ~30 MB more).
   const vmlinuxFirst = !args.includes('--no-hold');
+  const fromSource = args.includes('--source');
+  if (!fromSource) {
+    const libs = ['libs/pkg', 'libs/btf', 'libs/mirror'].map((l) => join(root, l));
+    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', ...libs], { stdio: 'inherit' });
+  }
+  ingestExecArgv = fromSource
+    ? process.execArgv
+    : process.execArgv.filter((a) => a !== '--conditions=btfwatch-source');
   const pkg = spawnSync(join(root, 'test/fixtures/pkg/fetch.sh'), [PACKAGE], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -460,6 +470,7 @@ async function main(): Promise<void> {
       ['machine', 'shared with other sessions: load average ' + loadAverage()],
       ['runs (median of)', String(runs)],
       ['xz threads (data.tar)', String(xzThreads)],
+      ['libraries', fromSource ? 'TypeScript source through tsx' : 'tsc build (as npm start runs)'],
       [
         'order',
         vmlinuxFirst
@@ -537,6 +548,9 @@ function dpkgDeb(pkg: string): Promise<{ wallMs: number; cpuMs: number }> {
   });
 }
 
+/** Node flags of the ingest processes: the libraries from the tsc build, or from source (--source). */
+let ingestExecArgv: string[] = process.execArgv;
+
 function ingestOnce(
   candidate: { url: string; sha256: string; size: number },
   dir: string,
@@ -549,7 +563,7 @@ function ingestOnce(
     const child = spawn(
       process.execPath,
       [
-        ...process.execArgv,
+        ...ingestExecArgv,
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
         new URL(import.meta.url).pathname,
         '--ingest-child',
