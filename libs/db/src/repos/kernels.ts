@@ -1,5 +1,6 @@
-import { and, desc, eq, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
+import { dependencyNames, pinnedVersions } from './packages.ts';
 import {
   kernelBuilds,
   kernelPackages,
@@ -128,11 +129,19 @@ export async function siblingBuilds(db: Executor, kernel: KernelBuild): Promise<
 /** Names and provided names of a kernel build's packages: what separate module packages depend on. */
 export async function kernelPackageNames(db: Executor, kernelBuildId: number): Promise<string[]> {
   const rows = await db
-    .select({ name: packages.name })
+    .select({ name: packages.name, provided: packages.providedNames })
     .from(kernelPackages)
     .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
     .where(eq(kernelPackages.kernelBuildId, kernelBuildId));
-  return [...new Set(rows.map((r) => r.name))].sort();
+  return [...new Set(rows.flatMap((r) => [r.name, ...r.provided]))].sort();
+}
+
+/**
+ * A package named in `names` itself or by one of its provides (apt `name (= v)`, rpm `name = v`, or
+ * unversioned).
+ */
+function namedOrProviding(names: string[]): SQL {
+  return or(inArray(packages.name, names), arrayOverlaps(packages.providedNames, names))!;
 }
 
 /**
@@ -154,7 +163,7 @@ export async function kernelsForModules(
           .select({ id: kernelPackages.kernelBuildId })
           .from(kernelPackages)
           .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
-          .where(inArray(packages.name, m.dependsOn)),
+          .where(namedOrProviding(m.dependsOn)),
       ),
     );
   if (any.length === 0) return [];
@@ -165,17 +174,44 @@ export async function kernelsForModules(
     .orderBy(kernelBuilds.id);
 }
 
-/** Kernel builds with a base BTF that have a package named in `names`, with that package's name and version. */
+/**
+ * Kernel builds with a base BTF that have a package named in `names`, by its own name or one it
+ * provides: one row per name matched, with the version under that name (a versioned provide's own
+ * version; an unversioned one's is the package's).
+ */
 export async function kernelsByPackageName(
   db: Executor,
   names: string[],
 ): Promise<Array<{ kernel: KernelBuild; packageName: string; packageVersion: string }>> {
   if (names.length === 0) return [];
-  return db
-    .select({ kernel: kernelBuilds, packageName: packages.name, packageVersion: packages.version })
+  const rows = await db
+    .select({
+      kernel: kernelBuilds,
+      name: packages.name,
+      version: packages.version,
+      provides: packages.provides,
+    })
     .from(kernelPackages)
     .innerJoin(packages, eq(packages.sha256, kernelPackages.packageSha256))
     .innerJoin(kernelBuilds, eq(kernelBuilds.id, kernelPackages.kernelBuildId))
-    .where(and(inArray(packages.name, names), sql`${kernelBuilds.baseBtfSha256} is not null`))
+    .where(
+      and(
+        // The packages first (by name or provided name), then their kernel_packages rows by index.
+        sql`${kernelPackages.packageSha256} = any(array(select ${packages.sha256} from ${packages} where ${namedOrProviding(names)}))`,
+        sql`${kernelBuilds.baseBtfSha256} is not null`,
+      ),
+    )
     .orderBy(kernelBuilds.id);
+  const wanted = new Set(names);
+  return rows.flatMap((r) => {
+    const out: Array<{ kernel: KernelBuild; packageName: string; packageVersion: string }> = [];
+    if (wanted.has(r.name)) out.push({ kernel: r.kernel, packageName: r.name, packageVersion: r.version });
+    for (const entry of r.provides) {
+      const [name] = dependencyNames([entry]);
+      if (name === undefined || !wanted.has(name) || name === r.name) continue;
+      const version = pinnedVersions([entry]).get(name) ?? r.version;
+      out.push({ kernel: r.kernel, packageName: name, packageVersion: version });
+    }
+    return out;
+  });
 }

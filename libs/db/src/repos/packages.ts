@@ -37,7 +37,11 @@ export async function recordSeenPackage(
 ): Promise<Package> {
   await db
     .insert(packages)
-    .values({ ...pkg, dependsOn: dependencyNames(pkg.depends ?? []) })
+    .values({
+      ...pkg,
+      dependsOn: dependencyNames(pkg.depends ?? []),
+      providedNames: dependencyNames(pkg.provides ?? []),
+    })
     .onConflictDoNothing();
   await db
     .insert(packageLocations)

@@ -23,6 +23,11 @@ export const packages = pgTable(
       .notNull()
       .default(sql`'{}'::text[]`),
     provides: jsonb('provides').$type<string[]>().notNull().default([]),
+    /** Names the provides entries give (rpm `kernel-uname-r = …`, apt virtual packages), for indexed lookups. */
+    providedNames: text('provided_names')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     status: text('status', { enum: ['pending', 'ingested', 'failed', 'skipped'] })
       .notNull()
       .default('pending'),
@@ -40,6 +45,7 @@ export const packages = pgTable(
     index('packages_name_version_idx').on(t.name, t.version),
     index('packages_status_idx').on(t.status),
     index('packages_depends_on_idx').using('gin', t.dependsOn),
+    index('packages_provided_names_idx').using('gin', t.providedNames),
   ],
 );
 export type Package = typeof packages.$inferSelect;
