@@ -3,8 +3,6 @@
 // scheduler's sweeper queues the overdue delivery, and it arrives once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { createWebhook, getMirror, webhookDeliveries, type DatabaseHandle } from '@btfwatch/db';
 import { generateSecret } from '@btfwatch/webhooks';
@@ -12,7 +10,7 @@ import { DEFAULT_DELIVERY_GRACE_MS, sweepDeliveries, type DbJobQueue, type JobQu
 import { eq } from 'drizzle-orm';
 import { RELEASES } from '../support/fixtures.ts';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
-import { startMirror } from '../support/mirror-server/index.ts';
+import { startMirror, tamperInRelease } from '../support/mirror-server/index.ts';
 import { Receiver } from '../support/receiver.ts';
 import { tempDir } from '../support/services.ts';
 import { SUITE, startWorkerHarness, type WorkerHarness } from './harness.ts';
@@ -130,12 +128,7 @@ test('scan.failed: committed with the failure it reports; its lost job is swept 
     const received = await subscribe(h.database, receiver, ['scan.failed']);
     const mirrorId = await h.addMirror(mirror);
     // What the mirror serves as InRelease has its signed text changed: a permanent failure.
-    const inRelease = `/debian/dists/${SUITE}/InRelease`;
-    const signed = readFileSync(join(mirror.root, inRelease), 'utf8');
-    mirror.setFault(inRelease, {
-      kind: 'replace',
-      body: signed.replace(/^Date: .*$/m, 'Date: Thu, 01 Jan 2026 00:00:00 UTC'),
-    });
+    tamperInRelease(mirror, SUITE);
     const scan = await h.scan(mirrorId);
     assert.equal(scan?.state, 'failed');
     assert.equal(lost.length, 1, 'the delivery job was lost');

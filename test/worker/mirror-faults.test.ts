@@ -3,11 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { listSuiteStates, packages, queryRows, type DatabaseHandle } from '@btfwatch/db';
 import { sql } from 'drizzle-orm';
 import { RELEASES, btfFixture, moduleElf } from '../support/fixtures.ts';
-import { buildDeb, startMirror } from '../support/mirror-server/index.ts';
+import { buildDeb, startMirror, tamperInRelease } from '../support/mirror-server/index.ts';
 import { tempDir } from '../support/services.ts';
 import { SUITE, startWorkerHarness } from './harness.ts';
 
@@ -167,12 +166,7 @@ test('a bad signature leaves the suite state and the packages as they were', asy
 
     // The mirror gains a package, but what it serves as InRelease has its signed text changed.
     await mirror.update({ apt: { suites: { [SUITE]: { packages: [headersDeb, ootDeb] } } } });
-    const inRelease = `/debian/dists/${SUITE}/InRelease`;
-    const signed = readFileSync(join(mirror.root, inRelease), 'utf8');
-    mirror.setFault(inRelease, {
-      kind: 'replace',
-      body: signed.replace(/^Date: .*$/m, 'Date: Thu, 01 Jan 2026 00:00:00 UTC'),
-    });
+    tamperInRelease(mirror, SUITE);
     const scan = await h.scan(mirrorId);
     assert.equal(scan?.state, 'failed');
     assert.equal(scan?.attempts, 1, 'a bad signature is not retried');

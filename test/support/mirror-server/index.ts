@@ -2,6 +2,7 @@
  * Loopback apt + rpm mirror for tests: builds signed repository trees from package files at test time
  * and serves them on 127.0.0.1 with per-path fault injection and a request log. See README.md.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -104,4 +105,17 @@ export async function startMirror(spec: MirrorSpec = {}): Promise<MirrorHandle> 
     await rm(root, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Serves a suite's InRelease with its signed text changed (the Date line) under the original signature:
+ * what a tampered or corrupted index looks like to a verifier.
+ */
+export function tamperInRelease(mirror: MirrorHandle, suite: string): void {
+  const inRelease = `/debian/dists/${suite}/InRelease`;
+  const signed = readFileSync(join(mirror.root, inRelease), 'utf8');
+  mirror.setFault(inRelease, {
+    kind: 'replace',
+    body: signed.replace(/^Date: .*$/m, 'Date: Thu, 01 Jan 2026 00:00:00 UTC'),
+  });
 }
