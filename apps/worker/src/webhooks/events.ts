@@ -51,6 +51,18 @@ export function eventLinks(publicUrl: string, kernelId: number) {
   };
 }
 
+/** What every event says of the kernel build it is about. */
+function kernelFields(kernel: KernelBuild) {
+  return {
+    id: kernel.id,
+    distro: kernel.distro,
+    release: kernel.release,
+    version: kernel.version,
+    arch: kernel.arch,
+    baseBtfSha256: kernel.baseBtfSha256,
+  };
+}
+
 interface StoredModule {
   id: number;
   name: string;
@@ -84,16 +96,7 @@ export function btfBreakEvent(
       counts: alert.details.counts ?? {},
       createdAt: alert.createdAt.toISOString(),
     },
-    kernel: {
-      id: kernel.id,
-      distro: kernel.distro,
-      release: kernel.release,
-      version: kernel.version,
-      arch: kernel.arch,
-      flavour: kernel.flavour,
-      baseBtfSha256: kernel.baseBtfSha256,
-      links: links.kernel,
-    },
+    kernel: { ...kernelFields(kernel), flavour: kernel.flavour, links: links.kernel },
     sourceKernelId: source ?? null,
     modules: modules.map((m) => ({ ...m, links: links.module(m.id) })),
     modulesOmitted: Math.max(0, alert.affectedModules - modules.length),
@@ -114,14 +117,7 @@ export function kernelIngestedEvent(
 ): Record<string, unknown> {
   const links = eventLinks(publicUrl, kernel.id).kernel;
   return {
-    kernel: {
-      id: kernel.id,
-      distro: kernel.distro,
-      release: kernel.release,
-      version: kernel.version,
-      arch: kernel.arch,
-      baseBtfSha256: kernel.baseBtfSha256,
-    },
+    kernel: kernelFields(kernel),
     package: { name: pkg.name, version: pkg.version, sha256: pkg.sha256 },
     links: { kernel: links.api, dashboard: links.dashboard },
   };
