@@ -36,7 +36,8 @@ import {
   type DatabaseHandle,
   type KernelBuild,
 } from '@btfwatch/db';
-import { DbJobQueue, buildProcessorSet, createEvaluator, relevantModules } from '@btfwatch/worker';
+import { DbJobQueue, buildProcessorSet } from '@btfwatch/worker';
+import { createEvaluator, relevantModules } from '@btfwatch/evaluate';
 import { eq, sql } from 'drizzle-orm';
 import { fixed, median, note, option, printFigures } from './support/figures.ts';
 import { KERNEL_BUILDS, loadedDatabase } from './support/loaded-database.ts';

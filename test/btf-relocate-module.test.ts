@@ -12,7 +12,7 @@ import {
   validateModuleBtf,
   type ModuleBtfVerdict,
 } from '@btfwatch/btf';
-import { btfAssessmentDeps } from '@btfwatch/worker';
+import { btfAssessmentDeps } from '@btfwatch/compat';
 
 /** A vmlinux with int, struct foo (8 bytes) and struct bar; `twoFoos` adds a second 8-byte foo. */
 function vmlinux(twoFoos = false): Btf {

@@ -20,7 +20,7 @@ import {
   type KernelConfigFlags,
   type ModuleBtfSide,
 } from '@btfwatch/compat';
-import { btfAssessmentDeps } from '@btfwatch/worker';
+import { btfAssessmentDeps } from '@btfwatch/compat';
 import { RELEASES, btfFixture, fixturesDir, moduleElf, vmlinuxBtf } from '../support/fixtures.ts';
 
 const UPSTREAM: Record<string, string> = {

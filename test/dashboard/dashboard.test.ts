@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { buildProcessors, type Processors } from '@btfwatch/worker';
+import { buildProcessors } from '@btfwatch/worker';
+import type { Processors } from '@btfwatch/jobs';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { startMirror, type MirrorHandle } from '../support/mirror-server/index.ts';
 import {

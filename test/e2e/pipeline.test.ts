@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basePairs, kernelBuilds, queryRows, selectModuleBuilds } from '@btfwatch/db';
-import { createEvaluator } from '@btfwatch/worker';
+import { createEvaluator } from '@btfwatch/evaluate';
 import { eq, sql } from 'drizzle-orm';
 import { buildKernelDebs } from '../support/kernel-builds.ts';
 import { sha256 } from '../support/hash.ts';

@@ -11,9 +11,8 @@ import {
   buildProcessors,
   startBullmqWorkers,
   startInProcessRunner,
-  type JobQueue,
-  type Processors,
 } from '@btfwatch/worker';
+import type { JobQueue, Processors } from '@btfwatch/jobs';
 import { REDIS_URL, createTempDatabase, tempDir, uniqueQueuePrefix } from './services.ts';
 
 export type Mode = 'embedded' | 'distributed';

@@ -5,14 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { getDelivery, getWebhook } from '@btfwatch/db';
 import { RETRY_SCHEDULE_MS } from '@btfwatch/webhooks';
-import {
-  buildProcessors,
-  deliverWebhookProcessor,
-  deliveryJobId,
-  emitEvent,
-  recordEvent,
-  webhookDeps,
-} from '@btfwatch/worker';
+import { buildProcessors, deliverWebhookProcessor, webhookDeps } from '@btfwatch/worker';
+import { deliveryJobId, emitEvent, recordEvent } from '@btfwatch/outbox';
 import { pino } from 'pino';
 import { Receiver, freePort } from '../support/receiver.ts';
 import { MODES, authHeader, startTestService, type TestService } from '../support/service.ts';

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlertCandidate } from '@btfwatch/compat';
 import type { Alert, KernelBuild } from '@btfwatch/db';
-import { ALERT_MODULES_SHOWN, affectedPackages, btfBreakEvent, eventLinks } from '@btfwatch/worker';
+import { ALERT_MODULES_SHOWN, affectedPackages } from '@btfwatch/compat';
+import { btfBreakEvent, eventLinks } from '@btfwatch/webhooks';
 
 const BASE = 'https://btfwatch.example';
 

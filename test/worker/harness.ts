@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '@btfwatch/config';
 import { createMirror, migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
-import { DbJobQueue, buildProcessorSet, startInProcessRunner, type JobQueue } from '@btfwatch/worker';
+import { DbJobQueue, buildProcessorSet, startInProcessRunner } from '@btfwatch/worker';
+import type { JobQueue } from '@btfwatch/jobs';
 import type { MirrorHandle } from '../support/mirror-server/index.ts';
 import { createTempDatabase, tempDir } from '../support/services.ts';
 

@@ -8,10 +8,8 @@ import {
   PermanentJobError,
   startBullmqWorkers,
   startInProcessRunner,
-  type JobInfo,
-  type JobQueue,
-  type Processors,
 } from '@btfwatch/worker';
+import type { JobInfo, JobQueue, Processors } from '@btfwatch/jobs';
 import { eq } from 'drizzle-orm';
 import { REDIS_URL, tempDir, uniqueQueuePrefix } from '../support/services.ts';
 

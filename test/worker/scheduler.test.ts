@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMirror, migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
-import { BullmqJobQueue, DbJobQueue, queueDueScans, type JobQueue } from '@btfwatch/worker';
+import { BullmqJobQueue, DbJobQueue, queueDueScans } from '@btfwatch/worker';
+import type { JobQueue } from '@btfwatch/jobs';
 import {
   REDIS_URL,
   createTempDatabase,

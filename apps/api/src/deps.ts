@@ -1,7 +1,8 @@
 import type { Config } from '@btfwatch/config';
 import type { DatabaseHandle } from '@btfwatch/db';
 import type { Btf } from '@btfwatch/btf';
-import type { Evaluator, JobQueue } from '@btfwatch/worker';
+import type { Evaluator } from '@btfwatch/evaluate';
+import type { JobQueue } from '@btfwatch/jobs';
 import type { Logger } from 'pino';
 import type { KernelLookups, ResponseCache } from './compat-cache.ts';
 

@@ -11,8 +11,8 @@ import {
   startBullmqWorkers,
   startScheduler,
   startInProcessRunner,
-  type JobQueue,
 } from '@btfwatch/worker';
+import type { JobQueue } from '@btfwatch/jobs';
 import { hostname } from 'node:os';
 
 export const version = (

@@ -2,7 +2,7 @@ import { listMirrors, type Database } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
 import type { Logger } from 'pino';
 import type { JobQueue } from './queue/types.ts';
-import { attemptLeaseMs, requeueOverdueDeliveries } from './webhooks/deliveries.ts';
+import { attemptLeaseMs, requeueOverdueDeliveries } from '@btfwatch/outbox';
 
 export interface SchedulerOptions {
   /** Default seconds between scans of a mirror without its own interval; 0 disables. */

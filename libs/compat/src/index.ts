@@ -31,3 +31,13 @@ export type {
   ModuleBtfSide,
   ReferenceComparison,
 } from './verdict.ts';
+export { explain, judgeModule } from './judge.ts';
+export type { Judgement, KernelFacts, ModuleInput } from './judge.ts';
+export { PairDiffCache, btfAssessmentDeps, describeBaseDiff } from './references.ts';
+export { ALERT_MODULES_SHOWN, affectedPackages, alertRecords } from './alert.ts';
+export type { AffectedPackage, AlertKernel, AlertRecord } from './alert.ts';
+export { admittedKernels, byPackageLackingBase, chooseBuildBase, lacksBuildBase } from './build-base.ts';
+export type { BaseCandidate, BuildBaseFacts, DeclaredKernel } from './build-base.ts';
+export { dependencyNames, pinnedVersions } from './dependencies.ts';
+export { PREVIOUS_BUILDS, previousUploads } from './relevance.ts';
+export type { UploadFacts } from './relevance.ts';

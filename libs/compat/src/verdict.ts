@@ -26,14 +26,22 @@ export interface BuildBase {
   sha256: string;
   /** How btfwatch knows this is the base the module was generated against. */
   how: string;
+  /** The module build seen on a mirror whose identical .BTF named this base (how: known-module-build). */
+  moduleBuildId?: number;
 }
 
 /** The module build M. */
 export interface ModuleBtfSide {
   name: string;
+  /**
+   * M's .BTF bytes, or null when it has none. A caller holding many modules may leave them out (null with
+   * `hasBtf: true`) where assessBtfFromFacts decides without them.
+   */
   btf: Uint8Array | null;
   btfBase: Uint8Array | null;
   buildBase: BuildBase | null;
+  /** Whether M has a .BTF section; defaults to `btf !== null`. */
+  hasBtf?: boolean;
 }
 
 /** What is known of M without reading its BTF: whether it has any, and its build base's hash. */
@@ -80,7 +88,13 @@ export function baseEvidence(kernel: KernelBtfSide, module: Pick<ModuleBtfSide, 
   return {
     kernelBase: baseFacts(kernel.base, kernel.baseSha256),
     buildBase: module.buildBase
-      ? { ...baseFacts(module.buildBase.btf, module.buildBase.sha256), how: module.buildBase.how }
+      ? {
+          ...baseFacts(module.buildBase.btf, module.buildBase.sha256),
+          how: module.buildBase.how,
+          ...(module.buildBase.moduleBuildId !== undefined
+            ? { moduleBuildId: module.buildBase.moduleBuildId }
+            : {}),
+        }
       : null,
   };
 }
@@ -128,12 +142,13 @@ export function assessBtf(
   deps: BtfAssessmentDeps,
 ): BtfAssessment {
   const decided = assessBtfFromFacts(
-    { hasBtf: module.btf !== null, buildBaseSha256: module.buildBase?.sha256 ?? null },
+    { hasBtf: module.hasBtf ?? module.btf !== null, buildBaseSha256: module.buildBase?.sha256 ?? null },
     kernel,
   );
   if (decided) return decided;
-  if (!kernel.base || kernel.kernelVersion === null || !module.btf)
-    throw new Error('assessBtfFromFacts decides every case without a kernel base, version or module BTF');
+  if (!kernel.base || kernel.kernelVersion === null)
+    throw new Error('assessBtfFromFacts decides every case without a kernel base or version');
+  if (!module.btf) throw new Error(`the .BTF bytes of module ${module.name} are needed for its verdict`);
   const verdict = validateModuleBtf(
     module.btf,
     kernel.base,

@@ -9,3 +9,12 @@ export type {
   PayloadOf,
   ScanMirrorPayload,
 } from './payloads.ts';
+export type {
+  EnqueueOptions,
+  JobContext,
+  JobInfo,
+  JobQueue,
+  JobState,
+  Processor,
+  Processors,
+} from './queue.ts';

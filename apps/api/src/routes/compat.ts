@@ -1,15 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  assessBtf,
-  assessmentEvidence,
-  baseEvidence,
-  checkAbi,
   CompatError,
-  type BuildBase,
   diffSymvers,
+  judgeModule,
   parseModuleSymvers,
-  predictLoad,
   readModuleFacts,
+  type BuildBase,
 } from '@btfwatch/compat';
 import {
   buildBasesOfModuleBtf,
@@ -29,7 +25,7 @@ import {
   type ModuleWithPackage,
 } from '@btfwatch/db';
 import { PkgError, compressedModuleSuffix, decompressModule } from '@btfwatch/pkg';
-import { resolveKernel, settleBuildBases } from '@btfwatch/worker';
+import { resolveKernel, settleBuildBases } from '@btfwatch/evaluate';
 import { and, eq, inArray } from 'drizzle-orm';
 import { ifNoneMatch, type CachedResponse } from '../compat-cache.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
@@ -97,9 +93,9 @@ async function computeVerdicts(
   if (modules.length === 0) return undefined;
   const { database, queue } = request.server.deps;
   const evaluator = request.server.evaluator;
-  await settleBuildBases({ db: database.db, queue, bases: evaluator.bases }, modules, kernel);
+  const settled = await settleBuildBases({ db: database.db, queue, bases: evaluator.bases }, modules, kernel);
   const ctx = await evaluator.kernelContext(kernel);
-  const computed = await evaluator.evaluate(ctx, modules);
+  const computed = await evaluator.evaluate(ctx, settled.modules);
   const versions = await upsertVerdicts(
     database.db,
     computed.map((c) => c.row),
@@ -304,7 +300,6 @@ export const compatHandlers: Handlers = {
     const evaluator = request.server.evaluator;
     const btfSha256 = facts.btf ? sha256Hex(facts.btf) : null;
     let buildBase: BuildBase | null = null;
-    let knownFrom: number | null = null;
     if (q.buildBase) {
       const sha = await buildBaseSha(db, q.buildBase);
       const btf = await evaluator.bases.get(sha);
@@ -315,18 +310,17 @@ export const compatHandlers: Handlers = {
       const known = await buildBasesOfModuleBtf(db, btfSha256);
       const only = known.length === 1 ? known[0]! : undefined;
       const btf = only ? await evaluator.bases.get(only.buildBaseSha256) : null;
-      if (only && btf) {
-        buildBase = { btf, sha256: only.buildBaseSha256, how: 'known-module-build' };
-        knownFrom = only.moduleBuildId;
-      }
+      if (only && btf)
+        buildBase = {
+          btf,
+          sha256: only.buildBaseSha256,
+          how: 'known-module-build',
+          moduleBuildId: only.moduleBuildId,
+        };
     }
     const ctx = await evaluator.kernelContext(kernel);
-    const moduleSide = { name: facts.name, btf: facts.btf, btfBase: facts.btfBase, buildBase };
-    const btf = assessBtf(moduleSide, ctx.side, evaluator.deps);
-    const abi = checkAbi({ vermagic: facts.vermagic, importedCrcs: facts.importedCrcs }, ctx.abi);
     // The whole assessment: an unverified verdict says why (unknown base, or unknown kernel version).
-    const load = predictLoad(btf, abi, ctx.side.flags);
-    const bases = baseEvidence(ctx.side, moduleSide);
+    const judged = judgeModule({ ...facts, buildBase }, ctx, evaluator.deps);
     return {
       kernel: kernelView(kernel),
       module: {
@@ -337,19 +331,12 @@ export const compatHandlers: Handlers = {
         hasBtfBase: facts.btfBase !== null,
         size: body.byteLength,
       },
-      btf: btf.btf,
-      load: load.load,
-      loadReason: load.reason,
-      abi: abi.abi,
-      explanation: `${btf.explanation}; ${load.reason}`,
-      evidence: {
-        ...bases,
-        buildBase:
-          bases.buildBase && knownFrom !== null
-            ? { ...bases.buildBase, moduleBuildId: knownFrom }
-            : bases.buildBase,
-        ...assessmentEvidence(btf, abi),
-      },
+      btf: judged.btf,
+      load: judged.load,
+      loadReason: judged.loadReason,
+      abi: judged.abi,
+      explanation: judged.explanation,
+      evidence: judged.evidence,
     };
   },
 

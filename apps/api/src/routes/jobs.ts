@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { JobName } from '@btfwatch/jobs';
-import type { JobInfo, JobState } from '@btfwatch/worker';
+import type { JobInfo, JobName, JobState } from '@btfwatch/jobs';
 import { notFound } from '../errors.ts';
 import type { Handlers } from './types.ts';
 

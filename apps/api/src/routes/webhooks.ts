@@ -16,7 +16,7 @@ import {
   redeliver,
   resolveTarget,
   type WebhookDeps,
-} from '@btfwatch/worker';
+} from '@btfwatch/outbox';
 import { ApiError, notFound } from '../errors.ts';
 import type { Handlers } from './types.ts';
 

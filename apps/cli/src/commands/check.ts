@@ -2,18 +2,17 @@ import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Btf, openBtf, readBtfFromFile } from '@btfwatch/btf';
 import {
-  assessBtf,
-  checkAbi,
+  btfAssessmentDeps,
   configFlags,
+  judgeModule,
   parseKernelConfig,
   parseModuleSymvers,
-  predictLoad,
   readModuleFacts,
   upstreamVersion,
   type FoundKernelVersion,
   type KernelConfigFlags,
+  type KernelFacts,
 } from '@btfwatch/compat';
-import { btfAssessmentDeps } from '@btfwatch/worker';
 import { parse } from '../args.ts';
 import { kernelVersionOf, readBtfContainer } from '../files.ts';
 import { UsageError } from '../runtime.ts';
@@ -136,39 +135,26 @@ export async function check(argv: string[]): Promise<number> {
   const flags: KernelConfigFlags | null = configText ? configFlags(parseKernelConfig(configText)) : null;
   const exports = values.symvers ? parseModuleSymvers(await readFile(values.symvers, 'utf8')) : null;
   const deps = btfAssessmentDeps();
-  const side = { base: kernel.btf, baseSha256: kernel.btf.sha256, kernelVersion, flags };
+  const kernelFacts: KernelFacts = {
+    btf: { base: kernel.btf, baseSha256: kernel.btf.sha256, kernelVersion, flags },
+    // Without the kernel's vermagic only CRCs can be compared: each module's own vermagic stands in for it.
+    abi: { vermagic: null, modversions: flags?.MODVERSIONS ?? exports !== null, exports },
+  };
+  const given = buildBase ? { btf: buildBase.btf, sha256: buildBase.btf.sha256, how: 'given' } : null;
 
   const results: CheckResult[] = [];
   for (const path of positionals) {
     const facts = readModuleFacts(path, await readBtfContainer(path));
-    const btf = assessBtf(
-      {
-        name: facts.name,
-        btf: facts.btf,
-        btfBase: facts.btfBase,
-        buildBase: buildBase ? { btf: buildBase.btf, sha256: buildBase.btf.sha256, how: 'given' } : null,
-      },
-      side,
-      deps,
-    );
-    const abi = checkAbi(
-      { vermagic: facts.vermagic, importedCrcs: facts.importedCrcs },
-      // Without the kernel's vermagic only CRCs can be compared; the module's own vermagic stands in for it.
-      {
-        vermagic: exports ? facts.vermagic : null,
-        modversions: flags?.MODVERSIONS ?? exports !== null,
-        exports,
-      },
-    );
-    const load = predictLoad(btf, abi, flags);
+    const abi = { ...kernelFacts.abi, vermagic: exports ? facts.vermagic : null };
+    const judged = judgeModule({ ...facts, buildBase: given }, { ...kernelFacts, abi }, deps);
     results.push({
       file: basename(path),
       module: facts.name,
-      verdict: btf.btf,
-      load: load.load,
-      abi: abi.abi,
-      explanation: `${btf.explanation}; ${load.reason}`,
-      log: [...btf.kernelLog, ...btf.onceLog],
+      verdict: judged.btf,
+      load: judged.load,
+      abi: judged.abi,
+      explanation: judged.explanation,
+      log: [...judged.assessment.kernelLog, ...judged.assessment.onceLog],
     });
   }
   return printResults(results, values.json === true);

@@ -1,5 +1,6 @@
 import {
   configFlags,
+  dependencyNames,
   parseKernelConfig,
   parseModuleSymvers,
   releaseFlavour,
@@ -7,7 +8,6 @@ import {
 } from '@btfwatch/compat';
 import { Btf } from '@btfwatch/btf';
 import {
-  dependencyNames,
   linkKernelPackage,
   markPackage,
   prepareBlob,
@@ -22,7 +22,7 @@ import {
   type PreparedBlob,
 } from '@btfwatch/db';
 import type { IngestPackagePayload } from '@btfwatch/jobs';
-import type { ModuleReach } from '../evaluate/queue-evaluations.ts';
+import type { ModuleReach } from '@btfwatch/evaluate';
 import type { ExtractedPackage } from './extract.ts';
 
 export interface StoredPackage<T = undefined> {

@@ -1,11 +1,9 @@
-import { btfBreakAlerts } from '@btfwatch/compat';
-import { getKernel, kernelBuilds, raiseAlerts, upsertVerdicts } from '@btfwatch/db';
-import { eq } from 'drizzle-orm';
-import type { Evaluator } from '../evaluate/engine.ts';
-import { kernelVerdicts } from '../evaluate/kernel-verdicts.ts';
+import { alertRecords, btfBreakAlerts } from '@btfwatch/compat';
+import { getKernel, markEvaluated, raiseAlerts, upsertVerdicts } from '@btfwatch/db';
+import { kernelVerdicts, type Evaluator } from '@btfwatch/evaluate';
+import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
+import { btfBreakEvent, eventLinks } from '@btfwatch/webhooks';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
-import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
-import { ALERT_MODULES_SHOWN, affectedPackages, btfBreakEvent, eventLinks } from '../webhooks/events.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 
@@ -60,44 +58,8 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
         tx,
         verdicts.map((v) => v.row),
       );
-      await tx.update(kernelBuilds).set({ evaluatedAt: deps.now() }).where(eq(kernelBuilds.id, kernel.id));
-      const raised = await raiseAlerts(
-        tx,
-        drafts.map((d) => {
-          const source = d.affected[0]?.sourceKernelBuildId;
-          const from = source ? previousById.get(source) : undefined;
-          const origin = from
-            ? `modules of ${from.release} (${from.version})`
-            : `package ${d.affected[0]?.packageName}`;
-          const counts: Record<string, number> = {};
-          for (const a of d.affected) counts[a.btf] = (counts[a.btf] ?? 0) + 1;
-          return {
-            kernelBuildId: kernel.id,
-            cause: d.cause,
-            severity: d.severity,
-            summary: `${kernel.release} (${kernel.version}) keeps ${d.affected.length} ${origin} loadable (modversions match) but breaks their BTF: ${Object.entries(
-              counts,
-            )
-              .map(([k, n]) => `${n} ${k}`)
-              .join(', ')}`,
-            affectedModules: d.affected.length,
-            details: {
-              sourceKernelBuildId: source ?? null,
-              counts,
-              packages: affectedPackages(d.affected, versionOf),
-              modules: d.affected.slice(0, ALERT_MODULES_SHOWN).map((a) => ({
-                id: a.moduleBuildId,
-                name: a.moduleName,
-                package: a.packageName,
-                version: versionOf.get(a.moduleBuildId) ?? null,
-                btf: a.btf,
-                load: a.load,
-                abi: a.abi,
-              })),
-            },
-          };
-        }),
-      );
+      await markEvaluated(tx, kernel.id, deps.now());
+      const raised = await raiseAlerts(tx, alertRecords(kernel, drafts, previousById, versionOf));
       // The outbox: deliveries commit with the alerts they announce, or not at all.
       const deliveries = [];
       for (const alert of raised)

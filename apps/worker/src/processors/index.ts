@@ -4,11 +4,10 @@ import type { Config } from '@btfwatch/config';
 import type { DatabaseHandle } from '@btfwatch/db';
 import { createDownloader, type Downloader } from '@btfwatch/mirror';
 import type { Logger } from 'pino';
-import { BaseCache } from '../evaluate/bases.ts';
-import { Evaluator } from '../evaluate/engine.ts';
-import { btfAssessmentDeps } from '../evaluate/references.ts';
+import { createEvaluator } from '@btfwatch/evaluate';
+import type { WebhookDeps } from '@btfwatch/outbox';
 import type { JobQueue, Processors } from '../queue/types.ts';
-import { deliverWebhookProcessor, type WebhookDeps } from '../webhooks/deliveries.ts';
+import { deliverWebhookProcessor } from '../webhooks/deliveries.ts';
 import { evaluateKernelProcessor } from './evaluate-kernel.ts';
 import { ingestPackageProcessor } from './ingest-package.ts';
 import { scanMirrorProcessor } from './scan-mirror.ts';
@@ -30,10 +29,6 @@ export function webhookDeps(deps: ProcessorDeps): WebhookDeps {
     now: deps.now,
     allow: deps.config.webhookAllowlist,
   };
-}
-
-export function createEvaluator(database: DatabaseHandle): Evaluator {
-  return new Evaluator(database.db, new BaseCache(database.db), btfAssessmentDeps());
 }
 
 export interface BuiltProcessors {

@@ -12,17 +12,15 @@ import {
 } from '@btfwatch/db';
 import { MirrorError, type Downloader } from '@btfwatch/mirror';
 import { PkgError } from '@btfwatch/pkg';
-import { kernelsAffected, queueEvaluations } from '../evaluate/queue-evaluations.ts';
+import { kernelsAffected, queueEvaluations } from '@btfwatch/evaluate';
+import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
+import { kernelIngestedEvent } from '@btfwatch/webhooks';
 import { downloadAndRead, type ScratchDownload } from '../ingest/download.ts';
 import { extractPackageStream } from '../ingest/extract.ts';
 import { storePackage } from '../ingest/store.ts';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
-import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
-import { kernelIngestedEvent } from '../webhooks/events.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
-
-export { queueEvaluations } from '../evaluate/queue-evaluations.ts';
 
 export interface IngestDeps extends ProcessorDeps {
   downloader: Downloader;

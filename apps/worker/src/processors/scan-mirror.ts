@@ -24,7 +24,7 @@ import {
 } from '@btfwatch/mirror';
 import type { JobQueue, Processor } from '../queue/types.ts';
 import { PermanentJobError } from '../queue/types.ts';
-import { queueDeliveries, recordEvent } from '../webhooks/deliveries.ts';
+import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 

@@ -7,3 +7,4 @@ export * from './modules.ts';
 export * from './packages.ts';
 export * from './verdicts.ts';
 export * from './webhooks.ts';
+export * from './evaluation-modules.ts';

@@ -1,6 +1,6 @@
 import { and, arrayOverlaps, desc, eq, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
-import { dependencyNames, pinnedVersions } from './packages.ts';
+import { dependencyNames, pinnedVersions } from '@btfwatch/compat';
 import {
   kernelBuilds,
   kernelPackages,
@@ -214,4 +214,9 @@ export async function kernelsByPackageName(
     }
     return out;
   });
+}
+
+/** Records when the kernel build's verdicts were last computed. */
+export async function markEvaluated(db: Executor, kernelBuildId: number, at: Date): Promise<void> {
+  await db.update(kernelBuilds).set({ evaluatedAt: at }).where(eq(kernelBuilds.id, kernelBuildId));
 }

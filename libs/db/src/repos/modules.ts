@@ -216,11 +216,6 @@ export async function buildBasesOfModuleBtf(
   return rows.map((r) => ({ buildBaseSha256: r.buildBaseSha256!, moduleBuildId: r.moduleBuildId }));
 }
 
-/** Module builds of out-of-tree packages with BTF whose build base is not known yet. */
-export function lacksBuildBase(m: ModuleBuild): boolean {
-  return m.kernelBuildId === null && m.buildBaseSha256 === null && m.btfSha256 !== null && !m.hasBtfBase;
-}
-
 /** What an ingested package holds, for finding the kernel builds it matters to again. */
 export async function packageFootprint(
   db: Executor,

@@ -1,33 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { dependencyNames } from '@btfwatch/compat';
 import type { Executor } from '../database.ts';
 import { packageLocations, packages, type NewPackage, type Package } from '../schema/index.ts';
-
-/**
- * Package names a list of dependency clauses mentions: apt `name:arch (>= v) | other`, rpm `name >= v`.
- * Every alternative counts; architecture qualifiers are dropped.
- */
-export function dependencyNames(clauses: readonly string[]): string[] {
-  const names = new Set<string>();
-  for (const clause of clauses) {
-    for (const alternative of clause.split('|')) {
-      const word = alternative.trim().split(/[\s(]/, 1)[0] ?? '';
-      const name = word.replace(/:[a-z0-9-]+$/, '');
-      if (name) names.add(name);
-    }
-  }
-  return [...names].sort();
-}
-
-/** A dependency pinned to one version (`name (= v)`, `name = v`), by name. */
-export function pinnedVersions(clauses: readonly string[]): Map<string, string> {
-  const pins = new Map<string, string>();
-  for (const clause of clauses) {
-    if (clause.includes('|')) continue;
-    const m = /^\s*([^\s(:]+)(?::\S+)?\s*\(?\s*=\s*([^\s)]+)\s*\)?\s*$/.exec(clause);
-    if (m?.[1] && m[2]) pins.set(m[1], m[2]);
-  }
-  return pins;
-}
 
 /** Records a package seen on a mirror (once per sha256) and where; returns its current row. */
 export async function recordSeenPackage(

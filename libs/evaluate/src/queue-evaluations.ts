@@ -1,7 +1,7 @@
 import { compareDebianVersions } from '@btfwatch/compat';
 import { kernelsForModules, siblingBuilds, type Database, type KernelBuild } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
-import type { JobQueue } from '../queue/types.ts';
+import type { JobQueue } from '@btfwatch/jobs';
 import { evaluationInputs, relevance } from './relevant.ts';
 
 /** What a set of module builds is, as far as finding the kernel builds they matter to goes. */

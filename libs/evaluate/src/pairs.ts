@@ -1,6 +1,6 @@
 import { BaseDiff, diffBases, type Btf } from '@btfwatch/btf';
 import { getBasePair, putBasePair, type Database } from '@btfwatch/db';
-import { PairDiffCache } from './references.ts';
+import { PairDiffCache } from '@btfwatch/compat';
 
 const FORMAT = 1;
 const HEADER_WORDS = 8;

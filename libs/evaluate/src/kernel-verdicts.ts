@@ -1,9 +1,7 @@
-import { getKernel, type Database, type KernelBuild } from '@btfwatch/db';
-import { jobIds } from '@btfwatch/jobs';
-import type { JobQueue } from '../queue/types.ts';
+import { getKernel, selectEvaluationModules, type Database, type KernelBuild } from '@btfwatch/db';
+import { jobIds, type JobQueue } from '@btfwatch/jobs';
 import { settleBuildBases, type InferredBase } from './build-base.ts';
 import type { Evaluator, ModuleVerdict } from './engine.ts';
-import { selectEvaluationModules } from './module-rows.ts';
 import { evaluationInputs, relevance, type RelevantModules } from './relevant.ts';
 
 export interface KernelVerdicts {
@@ -51,12 +49,11 @@ export async function kernelVerdicts(
   const before = await evaluationInputs(db, kernel, r);
   if (expected !== undefined && before !== expected)
     return { handedOverTo: await handOver(deps, kernel, before) };
-  const modules = await selectEvaluationModules(db, r.selection);
   // A base found here changes the verdicts of those modules on every other kernel build they matter to:
   // those are queued; this one is evaluated now.
-  const inferred = await settleBuildBases(
+  const { modules, inferred } = await settleBuildBases(
     { db, queue: deps.queue, bases: deps.evaluator.bases },
-    modules,
+    await selectEvaluationModules(db, r.selection),
     kernel,
   );
   const inputs = inferred.length > 0 ? await evaluationInputs(db, kernel, r) : before;

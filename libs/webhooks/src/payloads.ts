@@ -1,29 +1,25 @@
-import type { AlertCandidate } from '@btfwatch/compat';
-import type { Alert, KernelBuild } from '@btfwatch/db';
+import type { AffectedPackage } from '@btfwatch/compat';
 
-/** Affected modules an alert (and its alert.btf_break payload) lists one by one; the rest are counted. */
-export const ALERT_MODULES_SHOWN = 200;
-
-export interface AffectedPackage {
-  name: string;
-  version: string | null;
-  affectedModules: number;
+/** What event payloads say of a kernel build. */
+export interface EventKernel {
+  id: number;
+  distro: string;
+  release: string;
+  version: string;
+  arch: string;
+  flavour: string | null;
+  baseBtfSha256: string | null;
 }
 
-/** The packages the affected modules come from, with how many of each: always complete, however many modules. */
-export function affectedPackages(
-  affected: AlertCandidate[],
-  versionOf: Map<number, string>,
-): AffectedPackage[] {
-  const byKey = new Map<string, AffectedPackage>();
-  for (const a of affected) {
-    const version = versionOf.get(a.moduleBuildId) ?? null;
-    const key = `${a.packageName}@${version ?? ''}`;
-    const p = byKey.get(key) ?? { name: a.packageName, version, affectedModules: 0 };
-    p.affectedModules += 1;
-    byKey.set(key, p);
-  }
-  return [...byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
+/** What event payloads say of an alert. */
+export interface EventAlert {
+  id: number;
+  severity: string;
+  summary: string;
+  cause: string;
+  affectedModules: number;
+  details: Record<string, unknown>;
+  createdAt: Date;
 }
 
 /** API and dashboard URLs of what an event is about, absolute (receivers live elsewhere). */
@@ -52,7 +48,7 @@ export function eventLinks(publicUrl: string, kernelId: number) {
 }
 
 /** What every event says of the kernel build it is about. */
-function kernelFields(kernel: KernelBuild) {
+function kernelFields(kernel: EventKernel) {
   return {
     id: kernel.id,
     distro: kernel.distro,
@@ -79,8 +75,8 @@ interface StoredModule {
  * dashboard links to each of them.
  */
 export function btfBreakEvent(
-  alert: Alert,
-  kernel: KernelBuild,
+  alert: EventAlert,
+  kernel: EventKernel,
   links: ReturnType<typeof eventLinks>,
 ): Record<string, unknown> {
   const modules = (alert.details.modules ?? []) as StoredModule[];
@@ -111,7 +107,7 @@ export function btfBreakEvent(
 
 /** The `kernel.ingested` event: a kernel build whose vmlinux BTF a package just brought. */
 export function kernelIngestedEvent(
-  kernel: KernelBuild,
+  kernel: EventKernel,
   pkg: { name: string; version: string; sha256: string },
   publicUrl: string,
 ): Record<string, unknown> {

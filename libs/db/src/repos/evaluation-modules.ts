@@ -1,12 +1,7 @@
-import {
-  moduleBuilds,
-  moduleSelectionFilter,
-  packages,
-  type Executor,
-  type ModuleSelection,
-  type ModuleWithPackage,
-} from '@btfwatch/db';
 import { asc, eq, inArray } from 'drizzle-orm';
+import type { Executor } from '../database.ts';
+import { moduleBuilds, packages } from '../schema/index.ts';
+import { moduleSelectionFilter, type ModuleSelection, type ModuleWithPackage } from './modules.ts';
 
 /**
  * What an evaluation reads of a module build and its package. Imported CRCs are left out of the selection
@@ -74,9 +69,4 @@ export async function importedCrcsOf(
     .where(inArray(moduleBuilds.id, ids));
   for (const r of rows) out.set(r.id, r.crcs);
   return out;
-}
-
-/** Module builds of separate packages with BTF whose build base is not known yet (libs/db lacksBuildBase). */
-export function lacksBuildBase(m: EvaluationModule): boolean {
-  return m.kernelBuildId === null && m.buildBaseSha256 === null && m.btfSha256 !== null && !m.hasBtfBase;
 }

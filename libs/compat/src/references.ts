@@ -7,7 +7,7 @@ import {
   relocateModuleBtf,
   type BaseDiff,
 } from '@btfwatch/btf';
-import type { BtfAssessmentDeps, ReferenceComparison } from '@btfwatch/compat';
+import type { BtfAssessmentDeps, ReferenceComparison } from './verdict.ts';
 
 /**
  * Base-pair diffs (build base → booted base) computed once and reused for every module of the pair,

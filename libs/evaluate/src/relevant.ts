@@ -1,20 +1,18 @@
 import { createHash } from 'node:crypto';
-import { compareDebianVersions } from '@btfwatch/compat';
+import { previousUploads } from '@btfwatch/compat';
 import {
   dependentModulePackages,
   getKernel,
   kernelPackageNames,
   kernelsByBaseBtf,
   moduleInputs,
+  selectEvaluationModules,
   siblingBuilds,
   type Database,
+  type EvaluationModule,
   type KernelBuild,
   type ModuleSelection,
 } from '@btfwatch/db';
-import { selectEvaluationModules, type EvaluationModule } from './module-rows.ts';
-
-/** How many earlier uploads of the same flavour and series have their modules checked on a new build. */
-export const PREVIOUS_BUILDS = 2;
 
 /** Which module builds matter to a kernel build, as a selection (cheap: no module rows loaded). */
 export interface Relevance {
@@ -39,12 +37,7 @@ export interface RelevantModules {
  * loading.
  */
 export async function relevance(db: Database, kernel: KernelBuild): Promise<Relevance> {
-  const series = (v: string | null) => (v ?? '').split('.').slice(0, 2).join('.');
-  const previous = (await siblingBuilds(db, kernel))
-    .filter((k) => series(k.kernelVersion) === series(kernel.kernelVersion))
-    .filter((k) => compareDebianVersions(k.version, kernel.version) < 0)
-    .sort((a, b) => compareDebianVersions(b.version, a.version))
-    .slice(0, PREVIOUS_BUILDS);
+  const previous = previousUploads(kernel, await siblingBuilds(db, kernel));
   const dependents = await dependentModulePackages(db, await kernelPackageNames(db, kernel.id));
   return {
     selection: {

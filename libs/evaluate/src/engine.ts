@@ -1,28 +1,28 @@
 import {
-  assessBtf,
   assessBtfFromFacts,
-  assessmentEvidence,
-  baseEvidence,
-  checkAbi,
+  btfAssessmentDeps,
+  judgeModule,
   parseModuleSymvers,
-  predictLoad,
-  type AbiKernel,
-  type BtfAssessment,
   type BtfAssessmentDeps,
   type BuildBase,
   type ExportedSymbol,
-  type KernelBtfSide,
+  type KernelFacts,
 } from '@btfwatch/compat';
-import { getBlob, getBlobs, type Database, type KernelBuild, type NewVerdict } from '@btfwatch/db';
+import {
+  getBlob,
+  getBlobs,
+  importedCrcsOf,
+  type Database,
+  type EvaluationModule,
+  type KernelBuild,
+  type NewVerdict,
+} from '@btfwatch/db';
 import type { BaseCache } from './bases.ts';
-import { importedCrcsOf, type EvaluationModule } from './module-rows.ts';
 import { StoredPairDiffs } from './pairs.ts';
-import { btfAssessmentDeps } from './references.ts';
 
-export interface KernelContext {
+/** A kernel build with the facts its verdicts read (KernelFacts: `btf` and `abi`). */
+export interface KernelContext extends KernelFacts {
   kernel: KernelBuild;
-  side: KernelBtfSide;
-  abi: AbiKernel;
 }
 
 export interface ModuleVerdict<M extends EvaluationModule = EvaluationModule> {
@@ -80,7 +80,7 @@ export class Evaluator {
     }
     return {
       kernel,
-      side: {
+      btf: {
         base,
         baseSha256: kernel.baseBtfSha256,
         kernelVersion: kernel.kernelVersion,
@@ -131,7 +131,7 @@ export class Evaluator {
   private decidedFromFacts(ctx: KernelContext, m: EvaluationModule, buildBase: BuildBase | null) {
     return assessBtfFromFacts(
       { hasBtf: m.btfSha256 !== null, buildBaseSha256: buildBase?.sha256 ?? null },
-      ctx.side,
+      ctx.btf,
     );
   }
 
@@ -160,50 +160,38 @@ export class Evaluator {
 
   private async verdict(ctx: KernelContext, m: EvaluationModule, inputs: BatchInputs): Promise<NewVerdict> {
     const buildBase = inputs.buildBases.get(m.id) ?? null;
-    const btf = this.decidedFromFacts(ctx, m, buildBase) ?? (await this.assess(ctx, m, buildBase, inputs));
-    const abi = checkAbi(
-      { vermagic: m.vermagic, importedCrcs: m.importedCrcs ?? inputs.crcs.get(m.id) ?? [] },
-      ctx.abi,
-    );
-    const load = predictLoad(btf, abi, ctx.side.flags);
-    return {
-      moduleBuildId: m.id,
-      kernelBuildId: ctx.kernel.id,
-      btf: btf.btf,
-      load: load.load,
-      loadReason: load.reason,
-      abi: abi.abi,
-      evidence: {
-        explanation: `${btf.explanation}; ${load.reason}`,
-        ...baseEvidence(ctx.side, { buildBase }),
-        ...assessmentEvidence(btf, abi),
-      },
-    };
-  }
-
-  /** The verdicts that read the module's BTF. */
-  private async assess(
-    ctx: KernelContext,
-    m: EvaluationModule,
-    buildBase: BuildBase | null,
-    inputs: BatchInputs,
-  ): Promise<BtfAssessment> {
-    const kernelBase = ctx.side.base;
+    const kernelBase = ctx.btf.base;
     // Same counts, different bases: the module is checked against the pair's diff (from the database
-    // when any process computed it before).
+    // when any process computed it before), loaded here so the synchronous comparison finds it.
     if (
       buildBase &&
       kernelBase &&
       buildBase.btf.nrTypes === kernelBase.nrTypes &&
-      buildBase.btf.strLen === kernelBase.strLen
+      buildBase.btf.strLen === kernelBase.strLen &&
+      !this.decidedFromFacts(ctx, m, buildBase)
     )
       await this.pairs.load(buildBase.btf, kernelBase);
-    const moduleSide = {
-      name: m.name,
-      btf: m.btfSha256 ? (inputs.blobs.get(m.btfSha256) ?? null) : null,
-      btfBase: m.btfBaseSha256 ? (inputs.blobs.get(m.btfBaseSha256) ?? null) : null,
-      buildBase,
+    const judged = judgeModule(
+      {
+        name: m.name,
+        hasBtf: m.btfSha256 !== null,
+        btf: m.btfSha256 ? (inputs.blobs.get(m.btfSha256) ?? null) : null,
+        btfBase: m.btfBaseSha256 ? (inputs.blobs.get(m.btfBaseSha256) ?? null) : null,
+        buildBase,
+        vermagic: m.vermagic,
+        importedCrcs: m.importedCrcs ?? inputs.crcs.get(m.id) ?? [],
+      },
+      ctx,
+      this.deps,
+    );
+    return {
+      moduleBuildId: m.id,
+      kernelBuildId: ctx.kernel.id,
+      btf: judged.btf,
+      load: judged.load,
+      loadReason: judged.loadReason,
+      abi: judged.abi,
+      evidence: judged.evidence,
     };
-    return assessBtf(moduleSide, ctx.side, this.deps);
   }
 }
