@@ -3,15 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '@btfwatch/config';
-import { migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
-import { buildApp } from '@btfwatch/api';
-import {
-  BullmqJobQueue,
-  DbJobQueue,
-  buildProcessors,
-  startBullmqWorkers,
-  startInProcessRunner,
-} from '@btfwatch/worker';
+import type { DatabaseHandle } from '@btfwatch/db';
+import { startRuntime, type Runtime } from '@btfwatch/cli';
+import type { ProcessorDeps } from '@btfwatch/worker';
 import type { JobQueue, Processors } from '@btfwatch/jobs';
 import { REDIS_URL, createTempDatabase, tempDir, uniqueQueuePrefix } from './services.ts';
 
@@ -37,7 +31,7 @@ export interface TestServiceOptions {
   env?: Record<string, string>;
   /** Start workers in this process (default true). */
   workers?: boolean;
-  processors?: (deps: Parameters<typeof buildProcessors>[0]) => Processors;
+  processors?: (deps: ProcessorDeps) => Processors;
   now?: () => Date;
 }
 
@@ -48,59 +42,45 @@ export interface TestServiceOptions {
 export async function startTestService(mode: Mode, options: TestServiceOptions = {}): Promise<TestService> {
   const dir = tempDir('btfwatch-svc-');
   const temp = mode === 'distributed' ? await createTempDatabase() : undefined;
+  const queuePrefix = temp ? uniqueQueuePrefix() : undefined;
   const config = loadConfig({
     DATA_DIR: dir.path,
     BTFWATCH_ADMIN_TOKEN: ADMIN_TOKEN,
     BTFWATCH_RATE_LIMIT: '0',
+    // Scans run when a test asks for them; the scheduler still sweeps webhook deliveries.
+    BTFWATCH_SCAN_INTERVAL: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     BTFWATCH_WEBHOOK_ALLOW: '127.0.0.1',
-    ...(temp ? { DATABASE_URL: temp.url, REDIS_URL: REDIS_URL } : {}),
+    ...(temp ? { DATABASE_URL: temp.url, REDIS_URL: REDIS_URL, BTFWATCH_QUEUE_PREFIX: queuePrefix! } : {}),
     ...options.env,
   });
-  const logger = pino({ level: config.logLevel });
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  await migrateDatabase(database);
-  const queuePrefix = temp ? uniqueQueuePrefix() : undefined;
-  const queue: JobQueue =
-    temp && config.redisUrl
-      ? new BullmqJobQueue({ url: config.redisUrl, prefix: queuePrefix })
-      : new DbJobQueue(database.db);
-  const deps = { config, database, queue, logger, now: options.now ?? (() => new Date()) };
-  const processors = (options.processors ?? buildProcessors)(deps);
-  let stopWorkers: () => Promise<void> = async () => undefined;
-  // Without local workers, other processes do the work: wait for the shared queue to go quiet.
-  let idle: () => Promise<void> =
-    queue instanceof DbJobQueue ? async () => undefined : () => waitForQuietQueue(queue);
-  if (options.workers !== false) {
-    if (queue instanceof DbJobQueue) {
-      const runner = startInProcessRunner(queue, processors, { concurrency: 2, pollMs: 100 }, logger);
-      stopWorkers = runner.close;
-      idle = runner.idle;
-    } else {
-      const host = startBullmqWorkers(
-        { url: config.redisUrl!, prefix: queuePrefix, concurrency: 2, name: 'test-worker' },
-        processors,
-        logger,
-      );
-      stopWorkers = host.close;
-      idle = () => waitForQuietQueue(queue);
-    }
-  }
-  let app: FastifyInstance;
+  const workers = options.workers !== false;
+  let runtime: Runtime;
   try {
-    app = await buildApp({ config, database, queue, logger, version: 'test' });
-    await app.ready();
+    runtime = await startRuntime(
+      config,
+      mode === 'distributed' && !workers ? 'api' : 'serve',
+      pino({ level: config.logLevel }),
+      {
+        workers,
+        listen: false,
+        pollMs: 100,
+        workerName: 'test-worker',
+        ...(options.processors ? { processors: options.processors } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      },
+    );
   } catch (err) {
-    await stopWorkers();
-    await queue.close();
-    await database.close();
     await temp?.drop();
     dir.remove();
     throw err;
   }
+  const { database, queue, app } = runtime;
+  // Without local workers, other processes do the work: wait for the shared queue to go quiet.
+  const idle = runtime.idle ?? (() => waitForQuietQueue(queue));
   return {
     mode,
-    app,
+    app: app!,
     config,
     database,
     queue,
@@ -113,10 +93,7 @@ export async function startTestService(mode: Mode, options: TestServiceOptions =
         ),
       ]),
     close: async () => {
-      await app.close();
-      await stopWorkers();
-      await queue.close();
-      await database.close();
+      await runtime.stop();
       await temp?.drop();
       dir.remove();
     },

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/); `npm run btfwatch -- ...` runs the TypeScript sources directly.
-import { main, reportFatal } from '../dist/index.js';
+// Runs the built CLI (dist/); `npm run btfwatch -- ...` runs the TypeScript sources directly. Only main and
+// the error reporter are loaded here: each command loads what it needs when it runs.
+import { main } from '../dist/main.js';
+import { reportFatal } from '../dist/fatal.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from './runtime.ts';
+import { UsageError } from './usage.ts';
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 

@@ -1,3 +1,7 @@
-export { main, reportFatal } from './main.ts';
-export { startRuntime, createLogger, UsageError, version } from './runtime.ts';
-export type { Role, Runtime } from './runtime.ts';
+export { main } from './main.ts';
+export { reportFatal } from './fatal.ts';
+export { createLogger } from './logger.ts';
+export { UsageError } from './usage.ts';
+export { version } from './version.ts';
+export { startRuntime } from './service/runtime.ts';
+export type { Role, Runtime, RuntimeOptions } from './service/runtime.ts';

@@ -1,13 +1,9 @@
-import { BtfError } from '@btfwatch/btf';
-import { CompatError } from '@btfwatch/compat';
-import { ConfigError, loadConfig } from '@btfwatch/config';
-import { ElfError } from '@btfwatch/elf';
-import { MirrorError } from '@btfwatch/mirror';
-import { PkgError } from '@btfwatch/pkg';
-import { CHECK_USAGE, check } from './commands/check.ts';
-import { INSPECT_USAGE, inspect } from './commands/inspect.ts';
-import { SCAN_USAGE, scan } from './commands/scan.ts';
-import { UsageError, createLogger, startRuntime, version, type Role } from './runtime.ts';
+import { reportFatal } from './fatal.ts';
+import { UsageError } from './usage.ts';
+import { version } from './version.ts';
+
+// Commands are loaded when they run: `btfwatch --help`, `inspect` and `check` never load the service's
+// stack (fastify, BullMQ, ioredis, pg, PGlite).
 
 function help(text: string): number {
   process.stdout.write(`${text}\n`);
@@ -31,40 +27,19 @@ environment: PORT HOST DATA_DIR DATABASE_URL REDIS_URL BTFWATCH_ADMIN_TOKEN BTFW
   check --api: BTFWATCH_TOKEN (bearer token for the service)
 `;
 
-async function runService(role: Role): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config);
-  const runtime = await startRuntime(config, role, logger);
-  const address = runtime.app?.server.address();
-  if (address && typeof address === 'object') {
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    logger.info({ url: `http://${host}:${address.port}` }, 'listening');
-  }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight jobs');
-    runtime.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-async function migrate(): Promise<void> {
-  const config = loadConfig();
-  const { openDatabase, migrateDatabase } = await import('@btfwatch/db');
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrateDatabase(database);
-    process.stdout.write(`migrated ${database.kind} database at ${database.location}\n`);
-  } finally {
-    await database.close();
-  }
-}
+const SERVICE_USAGE: Record<string, string> = {
+  serve: `btfwatch serve
+  The API and the job workers in one process. Without DATABASE_URL it keeps an embedded PostgreSQL (PGlite)
+  under DATA_DIR; without REDIS_URL jobs run in-process. Listens on HOST:PORT (default 127.0.0.1:8080).`,
+  api: `btfwatch api
+  The HTTP API only, beside separate \`btfwatch worker\` processes; needs DATABASE_URL and REDIS_URL.
+  Migrates the database on start.`,
+  worker: `btfwatch worker
+  Job workers only (scan-mirror, ingest-package, evaluate-kernel, deliver-webhook); needs DATABASE_URL and
+  REDIS_URL. Start as many as you like, on any number of machines.`,
+  migrate: `btfwatch migrate
+  Applies the database migrations (DATABASE_URL, else the embedded database under DATA_DIR) and exits.`,
+};
 
 /** `btfwatch inspect --types | head` closes the pipe early: that is not an error. */
 function exitQuietlyOnEpipe(): void {
@@ -77,24 +52,37 @@ function exitQuietlyOnEpipe(): void {
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnEpipe();
   const [command, ...rest] = argv;
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
   switch (command) {
     case 'serve':
     case 'api':
-    case 'worker':
+    case 'worker': {
+      if (wantsHelp) return help(SERVICE_USAGE[command]!);
+      const { runService } = await import('./service/commands.ts');
       await runService(command);
       return -1; // keeps running
-    case 'migrate':
+    }
+    case 'migrate': {
+      if (wantsHelp) return help(SERVICE_USAGE.migrate!);
+      const { migrate } = await import('./service/commands.ts');
       await migrate();
       return 0;
-    case 'scan':
-      if (rest.includes('--help')) return help(SCAN_USAGE);
+    }
+    case 'scan': {
+      const { SCAN_USAGE, scan } = await import('./commands/scan.ts');
+      if (wantsHelp) return help(SCAN_USAGE);
       return scan(rest);
-    case 'inspect':
-      if (rest.includes('--help')) return help(INSPECT_USAGE);
+    }
+    case 'inspect': {
+      const { INSPECT_USAGE, inspect } = await import('./commands/inspect.ts');
+      if (wantsHelp) return help(INSPECT_USAGE);
       return inspect(rest);
-    case 'check':
-      if (rest.includes('--help')) return help(CHECK_USAGE);
+    }
+    case 'check': {
+      const { CHECK_USAGE, check } = await import('./commands/check.ts');
+      if (wantsHelp) return help(CHECK_USAGE);
       return check(rest);
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -107,31 +95,6 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}; see btfwatch --help`);
   }
-}
-
-/** One clear line on stderr and a non-zero exit for configuration and usage errors; stack traces otherwise. */
-export function reportFatal(err: unknown): number {
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    process.stderr.write(`btfwatch: ${err.message}\n`);
-    return 2;
-  }
-  // Malformed files and unreachable mirrors are the user's input, not our bug: one line, no stack.
-  if (
-    err instanceof PkgError ||
-    err instanceof BtfError ||
-    err instanceof ElfError ||
-    err instanceof CompatError ||
-    err instanceof MirrorError
-  ) {
-    process.stderr.write(`btfwatch: ${err.message} (${err.code})\n`);
-    return 1;
-  }
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-    process.stderr.write(`btfwatch: ${err.message}\n`);
-    return 1;
-  }
-  process.stderr.write(`btfwatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 1;
 }
 
 const isEntry = process.argv[1] && new URL(import.meta.url).pathname === process.argv[1];

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { ApiError } from '../errors.ts';
 
 interface ErrorBody {
@@ -59,21 +60,24 @@ function toBody(
 }
 
 /** Library and validation errors become 4xx with a clear message; anything else is a 500 that hides internals. */
-export function installErrorHandler(app: FastifyInstance): void {
-  const limit = app.deps.config.uploadLimitBytes;
-  app.setErrorHandler((err: FastifyError & { errors?: unknown[] }, request, reply) => {
-    let body = toBody(err, request, limit);
-    if (!body) {
-      request.log.error({ err }, 'unhandled error');
-      body = { statusCode: 500, error: 'INTERNAL', message: 'internal error; see the server log' };
-    }
-    void reply.code(body.statusCode).type('application/json').send(body);
-  });
+export const errorHandler = fp(
+  async (app) => {
+    const limit = app.deps.config.uploadLimitBytes;
+    app.setErrorHandler((err: FastifyError & { errors?: unknown[] }, request, reply) => {
+      let body = toBody(err, request, limit);
+      if (!body) {
+        request.log.error({ err }, 'unhandled error');
+        body = { statusCode: 500, error: 'INTERNAL', message: 'internal error; see the server log' };
+      }
+      void reply.code(body.statusCode).type('application/json').send(body);
+    });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    void reply
-      .code(404)
-      .send({ statusCode: 404, error: 'NOT_FOUND', message: `no route ${request.method} ${path}` });
-  });
-}
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0];
+      void reply
+        .code(404)
+        .send({ statusCode: 404, error: 'NOT_FOUND', message: `no route ${request.method} ${path}` });
+    });
+  },
+  { name: 'error-handler', dependencies: ['resources'] },
+);

@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Btf, BtfError, readBtfFromFile } from '@btfwatch/btf';
-import { blobs, kernelsByBaseBtf, prepareBlob, putBlobs, type Database } from '@btfwatch/db';
+import { hasBlob, kernelsByBaseBtf, prepareBlob, putBlobs, type Database } from '@btfwatch/db';
 import { PkgError, detectCompression, extractVmlinux, locateBzImagePayload } from '@btfwatch/pkg';
-import { and, eq } from 'drizzle-orm';
 import { badRequest } from '../errors.ts';
 import type { Handlers } from './types.ts';
 
@@ -10,11 +9,7 @@ import type { Handlers } from './types.ts';
 const BASE_BTF = 'base-btf';
 
 export async function isBaseBtfKnown(db: Database, sha256: string): Promise<boolean> {
-  const rows = await db
-    .select({ sha256: blobs.sha256 })
-    .from(blobs)
-    .where(and(eq(blobs.sha256, sha256), eq(blobs.kind, BASE_BTF)));
-  return rows.length > 0;
+  return hasBlob(db, sha256, BASE_BTF);
 }
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];

@@ -15,8 +15,8 @@ import {
   hasSelection,
   selectModuleBuilds,
   sha256Hex,
+  modulesWithVerdicts,
   upsertVerdicts,
-  verdicts,
   verdictSummary,
   type CompatSelection,
   type CompatVerdict,
@@ -26,8 +26,7 @@ import {
 } from '@btfwatch/db';
 import { PkgError, compressedModuleSuffix, decompressModule } from '@btfwatch/pkg';
 import { resolveKernel, settleBuildBases } from '@btfwatch/evaluate';
-import { and, eq, inArray } from 'drizzle-orm';
-import { ifNoneMatch, type CachedResponse } from '../compat-cache.ts';
+import { ifNoneMatch, type CachedResponse } from '../services/compat-cache.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import { isBaseBtfKnown } from './btf.ts';
@@ -113,24 +112,11 @@ async function ensureVerdicts(
   modules: ModuleWithPackage[],
   max: number,
 ): Promise<{ computed: number; missing: number }> {
-  const { db } = request.server.deps.database;
-  // Ids only: a full image's verdicts carry megabytes of evidence this does not need.
-  const have = new Set<number>();
-  for (let i = 0; i < modules.length; i += 1000) {
-    const rows = await db
-      .select({ id: verdicts.moduleBuildId })
-      .from(verdicts)
-      .where(
-        and(
-          eq(verdicts.kernelBuildId, kernel.id),
-          inArray(
-            verdicts.moduleBuildId,
-            modules.slice(i, i + 1000).map((m) => m.id),
-          ),
-        ),
-      );
-    for (const r of rows) have.add(r.id);
-  }
+  const have = await modulesWithVerdicts(
+    request.server.deps.database.db,
+    kernel.id,
+    modules.map((m) => m.id),
+  );
   const absent = modules.filter((m) => !have.has(m.id)).sort((x, y) => x.id - y.id);
   const missing = absent.slice(0, max);
   const version = await computeVerdicts(request, kernel, missing);
@@ -190,33 +176,10 @@ function compatBody(answer: CompatBody): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Answers produced by getCompat: given their ETag (and cached) once serialized, in `cacheCompatAnswer`. */
-const fills = new WeakMap<FastifyRequest, { key: string; token: string }>();
-
 function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedResponse): FastifyReply {
   void reply.header('etag', hit.etag);
   if (ifNoneMatch(request.headers['if-none-match'], hit.etag)) return reply.code(304).send();
   return reply.type('application/json; charset=utf-8').send(hit.body);
-}
-
-/**
- * onSend of GET /v1/compat: the answer as validated and serialized gets its ETag, and is what later
- * requests with the same key get (without validating it again) while the kernel's token holds.
- */
-export async function cacheCompatAnswer(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  payload: unknown,
-): Promise<unknown> {
-  const fill = fills.get(request);
-  if (!fill || reply.statusCode !== 200 || !Buffer.isBuffer(payload)) return payload;
-  const stored = request.server.compatCache.responses.set(fill.key, fill.token, payload);
-  void reply.header('etag', stored.etag);
-  if (ifNoneMatch(request.headers['if-none-match'], stored.etag)) {
-    void reply.code(304);
-    return null;
-  }
-  return stored.body;
 }
 
 export const compatHandlers: Handlers = {
@@ -261,7 +224,7 @@ export const compatHandlers: Handlers = {
     // Every selected module build has a verdict now: an empty summary means none is selected.
     if (selective && Object.keys(answer.summary).length === 0)
       throw notFound('module builds matching the query');
-    fills.set(request, { key, token });
+    request.server.compatCache.remember(request, key, token);
     // Validated as usual (preSerialization), then written by compatBody; fastify sends a Buffer as is
     // (its type for serializers says string).
     void reply

@@ -1,17 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 import {
   getKernel,
+  kernelLocations,
   kernelPackageLinks,
   kernelsByBaseBtf,
   listKernels,
+  packagesBySha256,
   verdictSummary,
   type KernelFilter,
 } from '@btfwatch/db';
 import { badRequest, notFound } from '../errors.ts';
-import { cursorValue, kernelLocations, kernelView, nextCursor } from '../views.ts';
+import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
-import { packages } from '@btfwatch/db';
-import { inArray } from 'drizzle-orm';
 
 export const kernelHandlers: Handlers = {
   async listKernels(request: FastifyRequest) {
@@ -43,17 +43,10 @@ export const kernelHandlers: Handlers = {
     const kernel = await getKernel(db, id);
     if (!kernel) throw notFound(`kernel ${id}`);
     const links = await kernelPackageLinks(db, id);
-    const pkgRows = links.length
-      ? await db
-          .select()
-          .from(packages)
-          .where(
-            inArray(
-              packages.sha256,
-              links.map((l) => l.packageSha256),
-            ),
-          )
-      : [];
+    const pkgRows = await packagesBySha256(
+      db,
+      links.map((l) => l.packageSha256),
+    );
     const byHash = new Map(pkgRows.map((p) => [p.sha256, p]));
     return {
       ...kernelView(kernel),

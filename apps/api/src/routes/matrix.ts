@@ -1,16 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import {
-  alerts,
-  kernelBuilds,
-  listKernels,
-  verdictMatrix,
-  verdicts,
-  type Alert,
-  type BtfVerdict,
-  type Executor,
-  type KernelBuild,
-} from '@btfwatch/db';
-import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { alertMarks, kernelsWithVerdicts, listKernels, verdictMatrix, type BtfVerdict } from '@btfwatch/db';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
 
@@ -27,59 +16,13 @@ interface MatrixQuery {
   cursor?: string;
 }
 
-/** Kernel builds with BTF, newest first, that have at least one module build with one of `verdict`. */
-async function kernelsWithVerdicts(
-  db: Executor,
-  q: MatrixQuery,
-  wanted: BtfVerdict[],
-): Promise<KernelBuild[]> {
-  const c: SQL[] = [sql`${kernelBuilds.baseBtfSha256} is not null`];
-  if (q.distro) c.push(eq(kernelBuilds.distro, q.distro));
-  if (q.arch) c.push(eq(kernelBuilds.arch, q.arch));
-  if (q.flavour) c.push(eq(kernelBuilds.flavour, q.flavour));
-  if (q.suite) c.push(sql`${kernelBuilds.suites} @> ${JSON.stringify([q.suite])}::jsonb`);
-  const before = cursorValue(q.cursor);
-  if (before !== undefined) c.push(lt(kernelBuilds.id, before));
-  c.push(
-    sql`exists (select 1 from ${verdicts} where ${verdicts.kernelBuildId} = ${kernelBuilds.id} and ${inArray(verdicts.btf, wanted)})`,
-  );
-  return db
-    .select()
-    .from(kernelBuilds)
-    .where(and(...c))
-    .orderBy(desc(kernelBuilds.id))
-    .limit(q.limit);
-}
-
-/** Per kernel build of the page: how many alerts it has and the one to show (most severe, then newest). */
-async function alertMarks(db: Executor, kernelIds: number[]) {
-  if (kernelIds.length === 0) return [];
-  const rows = await db
-    .select()
-    .from(alerts)
-    .where(inArray(alerts.kernelBuildId, kernelIds))
-    .orderBy(desc(alerts.id));
-  const byKernel = new Map<number, Alert[]>();
-  for (const a of rows) byKernel.set(a.kernelBuildId, [...(byKernel.get(a.kernelBuildId) ?? []), a]);
-  return [...byKernel].map(([kernelId, list]) => {
-    const top = list.find((a) => a.severity === 'critical') ?? list[0]!;
-    return {
-      kernelId,
-      count: list.length,
-      severity: top.severity,
-      alertId: top.id,
-      summary: top.summary,
-    };
-  });
-}
-
 export const matrixHandlers: Handlers = {
   async getMatrix(request: FastifyRequest) {
     const q = request.query as MatrixQuery;
     const { db } = request.server.deps.database;
     const wanted = q.verdict?.length ? [...new Set(q.verdict)] : undefined;
     const kernels = wanted
-      ? await kernelsWithVerdicts(db, q, wanted)
+      ? await kernelsWithVerdicts(db, q, wanted, { limit: q.limit, before: cursorValue(q.cursor) })
       : await listKernels(db, { ...q, withBtf: true }, { limit: q.limit, before: cursorValue(q.cursor) });
     const cells = await verdictMatrix(
       db,

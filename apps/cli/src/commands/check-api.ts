@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join, relative } from 'node:path';
 import { request } from 'undici';
-import { UsageError } from '../runtime.ts';
+import { UsageError } from '../usage.ts';
 import { printResults, type CheckResult } from './check.ts';
 
 interface ApiOptions {

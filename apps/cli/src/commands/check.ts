@@ -15,7 +15,7 @@ import {
 } from '@btfwatch/compat';
 import { parse } from '../args.ts';
 import { kernelVersionOf, readBtfContainer } from '../files.ts';
-import { UsageError } from '../runtime.ts';
+import { UsageError } from '../usage.ts';
 import { checkWithApi } from './check-api.ts';
 
 export const CHECK_USAGE = `btfwatch check --kernel FILE [--build-base FILE] [--config FILE] [--symvers FILE]

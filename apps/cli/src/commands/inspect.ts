@@ -3,7 +3,7 @@ import { readModuleFacts } from '@btfwatch/compat';
 import { createHash } from 'node:crypto';
 import { parse } from '../args.ts';
 import { kernelVersionOf, readBtfContainer } from '../files.ts';
-import { UsageError } from '../runtime.ts';
+import { UsageError } from '../usage.ts';
 
 export const INSPECT_USAGE = `btfwatch inspect FILE [--base FILE] [--json] [--types]
   FILE: vmlinuz, vmlinux, /sys/kernel/btf/vmlinux, raw .btf, or a module (.ko, .ko.xz, .ko.zst, .ko.gz)

@@ -20,7 +20,8 @@ import { armorKeyring } from '@btfwatch/mirror';
 import { DbJobQueue, buildProcessorSet, startInProcessRunner } from '@btfwatch/worker';
 import { and, desc, eq, gt, gte, inArray, or, sql } from 'drizzle-orm';
 import { parse } from '../args.ts';
-import { UsageError, createLogger } from '../runtime.ts';
+import { createLogger } from '../logger.ts';
+import { UsageError } from '../usage.ts';
 
 export const SCAN_USAGE = `btfwatch scan --apt URL --suite SUITE [--suite ...] [--arch amd64] [--component main]
              [--match 'linux-image-6.1.*'] [--keyring FILE] [--insecure] [--distro debian]

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { Compressor, Decompressor } from 'zstd-napi';
 import type { Executor } from '../database.ts';
 import { blobs } from '../schema/index.ts';
@@ -63,4 +63,13 @@ export async function getBlobs(db: Executor, hashes: string[]): Promise<Map<stri
 
 function decode(encoding: string, data: Uint8Array): Uint8Array {
   return encoding === 'zstd' ? decompressor.decompress(data) : data;
+}
+
+/** Whether a blob of this kind with this sha256 is stored. */
+export async function hasBlob(db: Executor, sha256: string, kind: string): Promise<boolean> {
+  const rows = await db
+    .select({ sha256: blobs.sha256 })
+    .from(blobs)
+    .where(and(eq(blobs.sha256, sha256), eq(blobs.kind, kind)));
+  return rows.length > 0;
 }

@@ -8,3 +8,5 @@ export * from './packages.ts';
 export * from './verdicts.ts';
 export * from './webhooks.ts';
 export * from './evaluation-modules.ts';
+export * from './kernel-locations.ts';
+export * from './matrix.ts';

@@ -125,3 +125,9 @@ export async function packageSuites(db: Executor, sha256s: string[]): Promise<Ma
   for (const r of rows) out.set(r.sha, [...new Set([...(out.get(r.sha) ?? []), r.suite])].sort());
   return out;
 }
+
+/** The package rows with these sha256s (in no particular order). */
+export async function packagesBySha256(db: Executor, hashes: string[]): Promise<Package[]> {
+  if (hashes.length === 0) return [];
+  return db.select().from(packages).where(inArray(packages.sha256, hashes));
+}

@@ -168,3 +168,25 @@ export async function putBasePair(db: Executor, row: typeof basePairs.$inferInse
       set: { changedTypes: row.changedTypes, changedStrings: row.changedStrings, diff: row.diff },
     });
 }
+
+/** Which of `moduleBuildIds` have a verdict on the kernel build (ids only: no evidence is read). */
+export async function modulesWithVerdicts(
+  db: Executor,
+  kernelBuildId: number,
+  moduleBuildIds: number[],
+): Promise<Set<number>> {
+  const have = new Set<number>();
+  for (let i = 0; i < moduleBuildIds.length; i += 1000) {
+    const rows = await db
+      .select({ id: verdicts.moduleBuildId })
+      .from(verdicts)
+      .where(
+        and(
+          eq(verdicts.kernelBuildId, kernelBuildId),
+          inArray(verdicts.moduleBuildId, moduleBuildIds.slice(i, i + 1000)),
+        ),
+      );
+    for (const r of rows) have.add(r.id);
+  }
+  return have;
+}

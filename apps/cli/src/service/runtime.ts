@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { destination, pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from '@btfwatch/config';
 import { migrateDatabase, openDatabase, type DatabaseHandle } from '@btfwatch/db';
 import { buildApp } from '@btfwatch/api';
@@ -11,15 +10,33 @@ import {
   startBullmqWorkers,
   startScheduler,
   startInProcessRunner,
+  type ProcessorDeps,
 } from '@btfwatch/worker';
-import type { JobQueue } from '@btfwatch/jobs';
+import type { JobQueue, Processors } from '@btfwatch/jobs';
 import { hostname } from 'node:os';
+import { createLogger, flushLogger } from '../logger.ts';
+import { UsageError } from '../usage.ts';
+import { version } from '../version.ts';
 
-export const version = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+// The composition root: the one place that puts the API and the workers into one process (`serve`) or
+// starts either alone. Loaded only by the service commands.
 
 export type Role = 'serve' | 'api' | 'worker';
+
+export interface RuntimeOptions {
+  /** Start the job workers of `serve`/`worker` (default true); without them other processes do the work. */
+  workers?: boolean;
+  /** Listen on config.host:port (default true); without it the app answers `app.inject` only. */
+  listen?: boolean;
+  /** Processors instead of the real ones (tests inject faults); given the same deps the real ones get. */
+  processors?: (deps: ProcessorDeps) => Processors;
+  /** The clock processors and the scheduler read (default: the system clock). */
+  now?: () => Date;
+  /** How often the in-process runner looks for due jobs (embedded mode). */
+  pollMs?: number;
+  /** BullMQ worker name (default host-pid). */
+  workerName?: string;
+}
 
 export interface Runtime {
   config: Config;
@@ -32,30 +49,12 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export class UsageError extends Error {}
-
-/**
- * JSON logs: on stdout for services, on stderr for one-shot commands whose stdout is their output.
- * Services write asynchronously (a synchronous write per request log line cost the API ~9% of its CPU
- * under load); what is buffered is flushed by `Runtime.stop`, and by pino on process exit.
- */
-export function createLogger(config: Config, fd: 1 | 2 = 1): Logger {
-  return pino(
-    { level: config.logLevel, base: { service: 'btfwatch', pid: process.pid } },
-    destination({ dest: fd, sync: fd === 2 }),
-  );
-}
-
-/** Writes out what the logger holds (a no-op for synchronous destinations). */
-function flushLogger(logger: Logger): Promise<void> {
-  return new Promise((resolve) => logger.flush(() => resolve()));
-}
-
 /** Opens the database (migrating it), the job queue, and starts the API and/or the workers for `role`. */
 export async function startRuntime(
   config: Config,
   role: Role,
   logger = createLogger(config),
+  options: RuntimeOptions = {},
 ): Promise<Runtime> {
   if (role !== 'serve' && (!config.databaseUrl || !config.redisUrl)) {
     throw new UsageError(
@@ -71,17 +70,25 @@ export async function startRuntime(
       ? new BullmqJobQueue({ url: config.redisUrl, prefix: config.queuePrefix })
       : new DbJobQueue(database.db);
     closers.unshift(() => queue.close());
+    // Alone in its process the API owns them: its resources plugin closes them with it.
+    const apiOwns = role === 'api';
 
     const runtime: Runtime = { config, logger, database, queue, stop: async () => undefined };
-    if (role === 'serve' || role === 'worker') {
-      const set = buildProcessorSet({ config, database, queue, logger, now: () => new Date() });
-      const processors = set.processors;
+    if (role !== 'api' && options.workers !== false) {
+      const now = options.now ?? (() => new Date());
+      const set = buildProcessorSet({ config, database, queue, logger, now });
+      const processors = options.processors
+        ? options.processors({ config, database, queue, logger, now })
+        : set.processors;
       closers.unshift(() => set.close());
       if (queue instanceof DbJobQueue) {
         const runner = startInProcessRunner(
           queue,
           processors,
-          { concurrency: config.workerConcurrency },
+          {
+            concurrency: config.workerConcurrency,
+            ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+          },
           logger,
         );
         runtime.idle = runner.idle;
@@ -92,7 +99,7 @@ export async function startRuntime(
             url: config.redisUrl,
             prefix: config.queuePrefix,
             concurrency: config.workerConcurrency,
-            name: `${hostname()}-${process.pid}`,
+            name: options.workerName ?? `${hostname()}-${process.pid}`,
             lockMs: config.jobLockMs,
           },
           processors,
@@ -103,17 +110,19 @@ export async function startRuntime(
       const scheduler = startScheduler(
         database.db,
         queue,
-        { defaultIntervalSeconds: config.scanIntervalSeconds },
+        { defaultIntervalSeconds: config.scanIntervalSeconds, now },
         logger,
       );
       closers.unshift(async () => scheduler.close());
       logger.info({ queue: queue.kind, concurrency: config.workerConcurrency }, 'workers started');
     }
     if (role === 'serve' || role === 'api') {
-      const app = await buildApp({ config, database, queue, logger, version });
-      await app.listen({ port: config.port, host: config.host });
+      const app = await buildApp({ config, database, queue, logger, version, ownsResources: apiOwns });
       runtime.app = app;
+      if (apiOwns) closers.splice(0);
       closers.unshift(() => app.close());
+      if (options.listen === false) await app.ready();
+      else await app.listen({ port: config.port, host: config.host });
     }
     runtime.stop = async () => {
       for (const close of closers.splice(0)) {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { kernelState, type Executor, type KernelBuild } from '@btfwatch/db';
-import { kernelView } from './views.ts';
+import { kernelView } from '../views.ts';
 
 /**
  * What GET /v1/compat answers depend on, for one kernel: its row (facts shown in every answer), its
@@ -156,3 +158,52 @@ export function ifNoneMatch(header: string | string[] | undefined, etag: string)
   if (value.trim() === '*') return true;
   return value.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** GET /v1/compat answers and the kernel lookups that say whether they are current. */
+    compatCache: CompatCache;
+  }
+}
+
+export interface CompatCacheOptions {
+  /** Bytes of serialized answers kept in memory; 0 keeps none. */
+  responseCacheBytes: number;
+  /** How long a kernel lookup is reused: the most a change made by another process takes to show. */
+  kernelLookupTtlMs: number;
+}
+
+export interface CompatCache {
+  kernels: KernelLookups;
+  responses: ResponseCache;
+  /**
+   * Marks the answer this request is about to send as the one for `key` under `token`: once validated and
+   * serialized it gets its ETag and is stored, and later requests with the key get it while the token holds.
+   */
+  remember(request: FastifyRequest, key: string, token: string): void;
+}
+
+/** The compat answer cache, with the onSend hook that stores what `remember` marked. */
+export const compatCache = fp<CompatCacheOptions>(
+  async (app, options) => {
+    const marked = new WeakMap<FastifyRequest, { key: string; token: string }>();
+    const cache: CompatCache = {
+      kernels: new KernelLookups(options.kernelLookupTtlMs),
+      responses: new ResponseCache(options.responseCacheBytes),
+      remember: (request, key, token) => marked.set(request, { key, token }),
+    };
+    app.decorate('compatCache', cache);
+    app.addHook('onSend', async (request, reply, payload) => {
+      const mark = marked.get(request);
+      if (!mark || reply.statusCode !== 200 || !Buffer.isBuffer(payload)) return payload;
+      const stored = cache.responses.set(mark.key, mark.token, payload);
+      void reply.header('etag', stored.etag);
+      if (ifNoneMatch(request.headers['if-none-match'], stored.etag)) {
+        void reply.code(304);
+        return null;
+      }
+      return stored.body;
+    });
+  },
+  { name: 'compat-cache' },
+);
