@@ -1,18 +1,11 @@
-import type { FastifyRequest } from 'fastify';
 import { getAlert, getKernel, listAlerts } from '@btfwatch/db';
 import { notFound } from '../errors.ts';
 import { alertView, cursorValue, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
 
-export const alertHandlers: Handlers = {
-  async listAlerts(request: FastifyRequest) {
-    const q = request.query as {
-      kernel?: number;
-      severity?: 'warning' | 'critical';
-      since?: string;
-      limit: number;
-      cursor?: string;
-    };
+export const alertHandlers = {
+  async listAlerts(request) {
+    const q = request.query;
     const { db } = request.server.deps.database;
     const rows = await listAlerts(db, {
       kernelBuildId: q.kernel,
@@ -29,11 +22,11 @@ export const alertHandlers: Handlers = {
     };
   },
 
-  async getAlert(request: FastifyRequest) {
-    const { id } = request.params as { id: number };
+  async getAlert(request) {
+    const { id } = request.params;
     const { db } = request.server.deps.database;
     const alert = await getAlert(db, id);
     if (!alert) throw notFound(`alert ${id}`);
     return alertView(alert, await getKernel(db, alert.kernelBuildId));
   },
-};
+} satisfies Handlers;

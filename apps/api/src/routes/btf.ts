@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Btf, BtfError, readBtfFromFile } from '@btfwatch/btf';
 import { hasBlob, kernelsByBaseBtf, prepareBlob, putBlobs, type Database } from '@btfwatch/db';
 import { PkgError, detectCompression, extractVmlinux, locateBzImagePayload } from '@btfwatch/pkg';
@@ -66,8 +65,8 @@ function locateBzImagePayloadSafe(body: Buffer): boolean {
   }
 }
 
-export const btfHandlers: Handlers = {
-  async uploadBaseBtf(request: FastifyRequest, reply: FastifyReply) {
+export const btfHandlers = {
+  async uploadBaseBtf(request, reply) {
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.byteLength === 0)
       throw badRequest(
@@ -100,4 +99,4 @@ export const btfHandlers: Handlers = {
       },
     });
   },
-};
+} satisfies Handlers;

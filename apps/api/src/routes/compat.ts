@@ -30,7 +30,7 @@ import { ifNoneMatch, type CachedResponse } from '../services/compat-cache.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import { isBaseBtfKnown } from './btf.ts';
-import type { Handlers } from './types.ts';
+import type { Handlers, OperationRequest } from './types.ts';
 
 /** Kernel build ids are int4: a longer number names no kernel (and must not reach the database). */
 const MAX_ID = 2147483647;
@@ -127,16 +127,7 @@ async function ensureVerdicts(
 /** Most verdicts one request computes (a full Debian image has ~4,000 modules). */
 const MAX_ON_DEMAND = 5000;
 
-interface CompatParams {
-  kernel: string;
-  package?: string;
-  version?: string;
-  module?: string;
-  moduleBuild?: number;
-  btf?: string[];
-  limit: number;
-  cursor?: string;
-}
+type CompatParams = OperationRequest<'getCompat'>['query'];
 
 /** Requests asking the same thing share one key: the kernel by id, btf verdicts as a set, defaults filled. */
 function compatKey(kernelId: number, q: CompatParams, after: number | undefined): string {
@@ -182,9 +173,9 @@ function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedRes
   return reply.type('application/json; charset=utf-8').send(hit.body);
 }
 
-export const compatHandlers: Handlers = {
-  async getCompat(request: FastifyRequest, reply: FastifyReply) {
-    const q = request.query as CompatParams;
+export const compatHandlers = {
+  async getCompat(request, reply) {
+    const q = request.query;
     const { db } = request.server.deps.database;
     const { kernels, responses } = request.server.compatCache;
     const entry = await kernels.get(db, q.kernel);
@@ -238,8 +229,8 @@ export const compatHandlers: Handlers = {
     };
   },
 
-  async checkUpload(request: FastifyRequest) {
-    const q = request.query as { kernel: string; buildBase?: string; name?: string };
+  async checkUpload(request) {
+    const q = request.query;
     const body = request.body;
     if (!Buffer.isBuffer(body) || body.byteLength === 0) {
       throw badRequest(
@@ -303,9 +294,9 @@ export const compatHandlers: Handlers = {
     };
   },
 
-  async diffKernels(request: FastifyRequest) {
-    const { a, b } = request.params as { a: number; b: number };
-    const { compute } = request.query as { compute: number };
+  async diffKernels(request) {
+    const { a, b } = request.params;
+    const { compute } = request.query;
     const { db } = request.server.deps.database;
     const [ka, kb] = [await getKernel(db, a), await getKernel(db, b)];
     if (!ka) throw notFound(`kernel ${a}`);
@@ -363,7 +354,7 @@ export const compatHandlers: Handlers = {
     };
     return { from: kernelView(ka), to: kernelView(kb), base, crcs, modules };
   },
-};
+} satisfies Handlers;
 
 /** The base BTF sha256 a `buildBase` names: a kernel build's base, or a base BTF stored here (uploaded or a kernel's). */
 async function buildBaseSha(db: Database, ref: string): Promise<string> {

@@ -10,7 +10,7 @@ import { mirrorHandlers } from './mirrors.ts';
 import { matrixHandlers } from './matrix.ts';
 import { serviceHandlers } from './service.ts';
 import { webhookHandlers } from './webhooks.ts';
-import type { Handlers } from './types.ts';
+import type { Handlers, OperationId } from './types.ts';
 
 export function routeHandlers(): Handlers {
   return {
@@ -43,7 +43,7 @@ export async function routes(app: FastifyInstance, options: { specification: Rec
   await app.register(openapiGlue, {
     specification: options.specification,
     operationResolver: (operationId: string) => {
-      const handler = handlers[operationId];
+      const handler = handlers[operationId as OperationId];
       // A contract operation without an implementation is a build error, not a runtime 500.
       if (!handler) throw new Error(`openapi.yaml operation ${operationId} has no handler`);
       // Security is ours (not the glue's preHandler), so it runs first: see securityHook.

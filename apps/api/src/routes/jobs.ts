@@ -1,5 +1,4 @@
-import type { FastifyRequest } from 'fastify';
-import type { JobInfo, JobName, JobState } from '@btfwatch/jobs';
+import type { JobInfo } from '@btfwatch/jobs';
 import { notFound } from '../errors.ts';
 import type { Handlers } from './types.ts';
 
@@ -11,16 +10,16 @@ export function jobView(job: JobInfo) {
   };
 }
 
-export const jobHandlers: Handlers = {
-  async getJob(request: FastifyRequest) {
-    const { id } = request.params as { id: string };
+export const jobHandlers = {
+  async getJob(request) {
+    const { id } = request.params;
     const job = await request.server.deps.queue.get(id);
     if (!job) throw notFound(`job ${id}`);
     return jobView(job);
   },
 
-  async listJobs(request: FastifyRequest) {
-    const q = request.query as { state?: JobState; name?: JobName; limit?: number };
+  async listJobs(request) {
+    const q = request.query;
     const { queue } = request.server.deps;
     const items = await queue.list({
       ...(q.state ? { states: [q.state] } : {}),
@@ -29,4 +28,4 @@ export const jobHandlers: Handlers = {
     });
     return { items: items.map(jobView), counts: await queue.counts() };
   },
-};
+} satisfies Handlers;

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import {
   getKernel,
   kernelLocations,
@@ -7,15 +6,14 @@ import {
   listKernels,
   packagesBySha256,
   verdictSummary,
-  type KernelFilter,
 } from '@btfwatch/db';
 import { badRequest, notFound } from '../errors.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
 
-export const kernelHandlers: Handlers = {
-  async listKernels(request: FastifyRequest) {
-    const q = request.query as KernelFilter & { limit: number; cursor?: string };
+export const kernelHandlers = {
+  async listKernels(request) {
+    const q = request.query;
     const rows = await listKernels(request.server.deps.database.db, q, {
       limit: q.limit,
       before: cursorValue(q.cursor),
@@ -23,8 +21,8 @@ export const kernelHandlers: Handlers = {
     return { items: rows.map(kernelView), nextCursor: nextCursor(rows, q.limit, (k) => k.id) };
   },
 
-  async getKernelsByBtf(request: FastifyRequest) {
-    const { sha256 } = request.params as { sha256: string };
+  async getKernelsByBtf(request) {
+    const { sha256 } = request.params;
     const hash = sha256.toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hash)) {
       throw badRequest(
@@ -37,8 +35,8 @@ export const kernelHandlers: Handlers = {
     return { items: rows.map(kernelView), nextCursor: null };
   },
 
-  async getKernel(request: FastifyRequest) {
-    const { id } = request.params as { id: number };
+  async getKernel(request) {
+    const { id } = request.params;
     const { db } = request.server.deps.database;
     const kernel = await getKernel(db, id);
     if (!kernel) throw notFound(`kernel ${id}`);
@@ -68,4 +66,4 @@ export const kernelHandlers: Handlers = {
       },
     };
   },
-};
+} satisfies Handlers;

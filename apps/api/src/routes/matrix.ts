@@ -1,24 +1,13 @@
-import type { FastifyRequest } from 'fastify';
-import { alertMarks, kernelsWithVerdicts, listKernels, verdictMatrix, type BtfVerdict } from '@btfwatch/db';
+import { alertMarks, kernelsWithVerdicts, listKernels, verdictMatrix } from '@btfwatch/db';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import type { Handlers } from './types.ts';
 
 /** Worst first: a cell shows the most dangerous verdict any of its modules has. */
 const SEVERITY = ['corrupt', 'rejected', 'unverified', 'absent', 'relocated', 'equivalent', 'identical'];
 
-interface MatrixQuery {
-  distro?: string;
-  suite?: string;
-  flavour?: string;
-  arch?: string;
-  verdict?: BtfVerdict[];
-  limit: number;
-  cursor?: string;
-}
-
-export const matrixHandlers: Handlers = {
-  async getMatrix(request: FastifyRequest) {
-    const q = request.query as MatrixQuery;
+export const matrixHandlers = {
+  async getMatrix(request) {
+    const q = request.query;
     const { db } = request.server.deps.database;
     const wanted = q.verdict?.length ? [...new Set(q.verdict)] : undefined;
     const kernels = wanted
@@ -72,4 +61,4 @@ export const matrixHandlers: Handlers = {
       nextCursor: nextCursor(kernels, q.limit, (k) => k.id),
     };
   },
-};
+} satisfies Handlers;

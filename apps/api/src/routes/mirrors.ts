@@ -1,23 +1,9 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createMirror, deleteMirror, getMirror, listMirrors, listSuiteStates } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
 import { MirrorError, armorKeyring } from '@btfwatch/mirror';
 import { badRequest, notFound } from '../errors.ts';
 import { mirrorView } from '../views.ts';
 import type { Handlers } from './types.ts';
-
-interface MirrorInput {
-  kind: 'apt' | 'rpm';
-  url: string;
-  distro?: string;
-  suites?: string[];
-  components?: string[];
-  arch?: string;
-  match?: string;
-  keyring?: string;
-  insecure?: boolean;
-  scanIntervalSeconds?: number | null;
-}
 
 /**
  * The keyring as the scanner will read it: every public key it holds, as one armored block. Text with an
@@ -33,14 +19,14 @@ async function normalisedKeyring(text: string): Promise<string> {
   }
 }
 
-export const mirrorHandlers: Handlers = {
-  async listMirrors(request: FastifyRequest) {
+export const mirrorHandlers = {
+  async listMirrors(request) {
     const rows = await listMirrors(request.server.deps.database.db);
     return { items: rows.map((m) => mirrorView(m)) };
   },
 
-  async createMirror(request: FastifyRequest, reply: FastifyReply) {
-    const input = request.body as MirrorInput;
+  async createMirror(request, reply) {
+    const input = request.body;
     if (input.kind === 'apt' && !input.suites?.length) {
       throw badRequest(
         'MISSING_SUITES',
@@ -74,22 +60,22 @@ export const mirrorHandlers: Handlers = {
     return reply.code(201).send(mirrorView(mirror));
   },
 
-  async getMirror(request: FastifyRequest) {
-    const { id } = request.params as { id: number };
+  async getMirror(request) {
+    const { id } = request.params;
     const { db } = request.server.deps.database;
     const mirror = await getMirror(db, id);
     if (!mirror) throw notFound(`mirror ${id}`);
     return mirrorView(mirror, await listSuiteStates(db, id));
   },
 
-  async deleteMirror(request: FastifyRequest, reply: FastifyReply) {
-    const { id } = request.params as { id: number };
+  async deleteMirror(request, reply) {
+    const { id } = request.params;
     if (!(await deleteMirror(request.server.deps.database.db, id))) throw notFound(`mirror ${id}`);
     return reply.code(204).send();
   },
 
-  async scanMirror(request: FastifyRequest, reply: FastifyReply) {
-    const { id } = request.params as { id: number };
+  async scanMirror(request, reply) {
+    const { id } = request.params;
     const { database, queue } = request.server.deps;
     if (!(await getMirror(database.db, id))) throw notFound(`mirror ${id}`);
     // A scan already queued or running for this mirror answers the request.
@@ -108,4 +94,4 @@ export const mirrorHandlers: Handlers = {
       ));
     return reply.code(202).send({ jobId, links: { job: `/v1/jobs/${jobId}` } });
   },
-};
+} satisfies Handlers;

@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Handlers } from './types.ts';
 
 async function check(kind: string, probe: () => Promise<void>) {
@@ -10,12 +9,12 @@ async function check(kind: string, probe: () => Promise<void>) {
   }
 }
 
-export const serviceHandlers: Handlers = {
-  async getHealth(request: FastifyRequest) {
+export const serviceHandlers = {
+  async getHealth(request) {
     return { status: 'ok', version: request.server.deps.version, uptimeSeconds: process.uptime() };
   },
 
-  async getReady(request: FastifyRequest, reply: FastifyReply) {
+  async getReady(request, reply) {
     const { database, queue } = request.server.deps;
     const [db, q] = await Promise.all([
       check(database.kind, () => database.ping()),
@@ -27,7 +26,7 @@ export const serviceHandlers: Handlers = {
       .send({ status: ready ? 'ready' : 'unavailable', checks: { database: db, queue: q } });
   },
 
-  async getMetrics(request: FastifyRequest, reply: FastifyReply) {
+  async getMetrics(request, reply) {
     const { metrics, deps } = request.server;
     try {
       const counts = await deps.queue.counts();
@@ -37,4 +36,4 @@ export const serviceHandlers: Handlers = {
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   },
-};
+} satisfies Handlers;

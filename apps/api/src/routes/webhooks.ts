@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   createWebhook,
   deleteWebhook,
@@ -18,7 +18,7 @@ import {
   type WebhookDeps,
 } from '@btfwatch/outbox';
 import { ApiError, notFound } from '../errors.ts';
-import type { Handlers } from './types.ts';
+import type { Handlers, OperationRequest } from './types.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -56,16 +56,18 @@ function deps(request: FastifyRequest): WebhookDeps {
   return { db: database.db, queue, logger, now: () => new Date(), allow: config.webhookAllowlist };
 }
 
-async function webhookOr404(request: FastifyRequest): Promise<Webhook> {
-  const { id } = request.params as { id: number };
+async function webhookOr404(
+  request: OperationRequest<'pingWebhook' | 'listDeliveries' | 'redeliver'>,
+): Promise<Webhook> {
+  const { id } = request.params;
   const webhook = await getWebhook(request.server.deps.database.db, id);
   if (!webhook) throw notFound(`webhook ${id}`);
   return webhook;
 }
 
-export const webhookHandlers: Handlers = {
-  async createWebhook(request: FastifyRequest, reply: FastifyReply) {
-    const input = request.body as { url: string; events: string[]; secret?: string; description?: string };
+export const webhookHandlers = {
+  async createWebhook(request, reply) {
+    const input = request.body;
     try {
       await resolveTarget(input.url, { allow: request.server.deps.config.webhookAllowlist });
     } catch (err) {
@@ -85,33 +87,33 @@ export const webhookHandlers: Handlers = {
     return reply.code(201).send(webhookView(webhook, true));
   },
 
-  async listWebhooks(request: FastifyRequest) {
+  async listWebhooks(request) {
     return { items: (await listWebhooks(request.server.deps.database.db)).map((w) => webhookView(w)) };
   },
 
-  async deleteWebhook(request: FastifyRequest, reply: FastifyReply) {
-    const { id } = request.params as { id: number };
+  async deleteWebhook(request, reply) {
+    const { id } = request.params;
     if (!(await deleteWebhook(request.server.deps.database.db, id))) throw notFound(`webhook ${id}`);
     return reply.code(204).send();
   },
 
-  async pingWebhook(request: FastifyRequest, reply: FastifyReply) {
+  async pingWebhook(request, reply) {
     const webhook = await webhookOr404(request);
     const [delivery] = await emitEvent(deps(request), 'webhook.ping', { webhookId: webhook.id }, webhook);
     return reply.code(202).send(deliveryView(delivery!));
   },
 
-  async listDeliveries(request: FastifyRequest) {
+  async listDeliveries(request) {
     const webhook = await webhookOr404(request);
-    const q = request.query as { status?: WebhookDelivery['status']; limit: number };
+    const q = request.query;
     return {
       items: (await listDeliveries(request.server.deps.database.db, webhook.id, q)).map(deliveryView),
     };
   },
 
-  async redeliver(request: FastifyRequest, reply: FastifyReply) {
+  async redeliver(request, reply) {
     const webhook = await webhookOr404(request);
-    const { deliveryId } = request.params as { deliveryId: string };
+    const { deliveryId } = request.params;
     const delivery = await getDelivery(request.server.deps.database.db, deliveryId);
     if (!delivery || delivery.webhookId !== webhook.id) throw notFound(`delivery ${deliveryId}`);
     try {
@@ -122,4 +124,4 @@ export const webhookHandlers: Handlers = {
       throw err;
     }
   },
-};
+} satisfies Handlers;
