@@ -54,12 +54,27 @@ test('check: same build identical (exit 0); other build rejected with the kernel
     v56,
     '--config',
     config56,
+    '--symvers',
+    symvers56,
     '--kernel-version',
     '6.1.192',
     modulePath(RELEASES.bookworm56, 'overlay.ko'),
   ]);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /overlay\.ko\.xz: identical \(loads-with-btf/);
+  // Without --symvers whether it loads at all is not known, and check says which input is missing.
+  const noSymvers = runCli([
+    'check',
+    '--kernel',
+    v56,
+    '--config',
+    config56,
+    '--kernel-version',
+    '6.1.192',
+    modulePath(RELEASES.bookworm56, 'overlay.ko'),
+  ]);
+  assert.match(noSymvers.stdout, /overlay\.ko\.xz: unverified \(unknown, abi unknown\)/);
+  assert.match(noSymvers.stdout, /no --symvers given/);
 
   const bad = runCli([
     'check',
@@ -156,7 +171,8 @@ test('check: a base with one referenced type retargeted (same counts) is corrupt
   assert.match(res.stderr, /kernel version 6\.1\.192 \(from the --config header\)/);
   const [result] = JSON.parse(res.stdout) as Array<Record<string, unknown>>;
   assert.equal(result?.verdict, 'corrupt');
-  assert.equal(result?.load, 'loads-with-btf');
+  // No --symvers: the CRCs are not known, so neither is whether it loads; the BTF verdict stands.
+  assert.equal(result?.load, 'unknown');
   assert.match(String(result?.explanation), /referenced base types .* resolve differently/);
   assert.deepEqual(result?.log, []);
 });

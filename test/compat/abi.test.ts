@@ -83,9 +83,17 @@ test('without the kernel CRCs the ABI is unknown, and the load prediction says s
   const check = checkAbi(moduleFacts(RELEASES.bookworm55, 'dummy.ko'), kernel(RELEASES.bookworm56, false));
   assert.equal(check.abi, 'unknown');
   const flags = configFlags(parseKernelConfig(btfFixture(`${RELEASES.bookworm56}/config.xz`).toString()));
+  // 56 keeps modules whose BTF it rejects (ALLOW_BTF_MISMATCH=y), but whether this one loads at all turns
+  // on CRCs nobody knows: unknown, and the reason says what is missing.
   const load = predictLoad('rejected', check, flags);
-  assert.equal(load.load, 'loads-without-btf');
-  assert.match(load.reason, /ABI not verified/);
+  assert.equal(load.load, 'unknown');
+  assert.match(load.reason, /loads without BTF.*if its symbol versions match.*CRCs are not known/);
+  // A BTF rejection that fails the load whatever the CRCs (ALLOW_BTF_MISMATCH unset) is still `fails`.
+  assert.equal(predictLoad('rejected', check, { ...flags, MODULE_ALLOW_BTF_MISMATCH: false }).load, 'fails');
+  // Without the config a rejected BTF is unknown too, naming the option.
+  const noConfig = predictLoad('rejected', check, null);
+  assert.equal(noConfig.load, 'unknown');
+  assert.match(noConfig.reason, /CONFIG_MODULE_ALLOW_BTF_MISMATCH=y, and the kernel's config is not known/);
 });
 
 test('6.1 modules on 7.2: vermagic mismatch fails the load; a rejected BTF without ALLOW_BTF_MISMATCH fails too', () => {

@@ -87,11 +87,11 @@ function distilledModule(): ModuleBtfSide {
   return { name: facts.name, btf: facts.btf, btfBase: facts.btfBase, buildBase: null };
 }
 
-test('identical: a module on the kernel build it came from (no validation needed)', () => {
+test("identical: a module on the kernel build it came from, after the kernel's own checks pass", () => {
   const b56 = base(RELEASES.bookworm56);
   const r = assessBtf(module(RELEASES.bookworm56, 'overlay.ko', b56), kernel(RELEASES.bookworm56), deps);
   assert.equal(r.btf, 'identical');
-  assert.equal(r.validation, null);
+  assert.deepEqual(r.validation, { ok: true });
   assert.equal(predictLoad(r, ABI_OK, flags(RELEASES.bookworm56)).load, 'loads-with-btf');
 });
 
@@ -206,7 +206,10 @@ test('unverified: accepted by the kernel, but nobody knows which base the module
   const r = assessBtf(module(RELEASES.bookworm56, 'overlay.ko', null), kernel(RELEASES.bookworm56), deps);
   assert.equal(r.btf, 'unverified');
   assert.deepEqual(r.validation, { ok: true });
-  assert.equal(predictLoad(r, ABI_OK, flags(RELEASES.bookworm56)).reason, 'BTF accepted');
+  assert.equal(
+    predictLoad(r, ABI_OK, flags(RELEASES.bookworm56)).reason,
+    'loads with BTF: the kernel accepts it',
+  );
 });
 
 test('unknown kernel version: never guessed — unverified and not validated, never absent', () => {
@@ -216,16 +219,22 @@ test('unknown kernel version: never guessed — unverified and not validated, ne
   assert.equal(r.validation, null);
   assert.match(r.explanation, /upstream version is unknown/);
   const load = predictLoad(r, ABI_OK, flags(RELEASES.bookworm56));
+  assert.equal(load.load, 'unknown');
   assert.match(load.reason, /not validated.*loads without it \(CONFIG_MODULE_ALLOW_BTF_MISMATCH=y\)/);
   const load72 = predictLoad(r, ABI_OK, flags(RELEASES.sid));
   assert.match(load72.reason, /fails to load \(CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set\)/);
-  // What does not depend on the version is still answered.
+  // Even the kernel's own module is checked by it, and which checks run depends on the version.
   const same = assessBtf(
     module(RELEASES.bookworm56, 'overlay.ko', base(RELEASES.bookworm56)),
     kernel(RELEASES.bookworm56, { kernelVersion: null }),
     deps,
   );
-  assert.equal(same.btf, 'identical');
+  assert.equal(same.btf, 'unverified');
+  assert.equal(same.validation, null);
+  assert.match(
+    same.explanation,
+    /exactly this kernel's vmlinux BTF, but the kernel's upstream version is unknown/,
+  );
 });
 
 test('absent: module without .BTF, kernel without BTF, module BTF off or unknown to the kernel', () => {
@@ -272,7 +281,6 @@ test('assessBtfFromFacts decides exactly what needs no module BTF bytes, as asse
   });
   const off: KernelConfigFlags = { ...flags(RELEASES.bookworm56), DEBUG_INFO_BTF_MODULES: false };
   const decided: Array<[ModuleBtfSide, KernelBtfSide, string]> = [
-    [module(RELEASES.bookworm56, 'overlay.ko', b56), kernel(RELEASES.bookworm56), 'identical'],
     [
       module(RELEASES.bookworm55, 'overlay.ko', b55),
       kernel(RELEASES.bookworm56, { kernelVersion: null }),
@@ -291,13 +299,16 @@ test('assessBtfFromFacts decides exactly what needs no module BTF bytes, as asse
     assert.equal(early?.btf, want);
     assert.deepEqual(early, assessBtf(m, k, deps), 'the same assessment either way');
   }
-  // Everything else needs the bytes: another base, or no known base at all.
+  // Everything else needs the bytes: the kernel's own base (the kernel checks even those), another base, or
+  // no known base at all.
   for (const m of [
+    module(RELEASES.bookworm56, 'overlay.ko', b56),
     module(RELEASES.bookworm55, 'overlay.ko', b55),
     module(RELEASES.bookworm56, 'overlay.ko', null),
     distilledModule(),
   ]) {
     assert.equal(assessBtfFromFacts(facts(m), kernel(RELEASES.bookworm56)), null);
-    assert.notEqual(assessBtf(m, kernel(RELEASES.bookworm56), deps).btf, 'identical');
+    const same = m.buildBase?.sha256 === b56.sha256;
+    assert.equal(assessBtf(m, kernel(RELEASES.bookworm56), deps).btf === 'identical', same);
   }
 });

@@ -20,9 +20,18 @@ export interface AbiCheck {
 
 export interface AbiKernel {
   vermagic: string | null;
-  modversions: boolean;
-  /** Exported symbols with CRCs; null when unknown (no Module.symvers ingested). */
+  /** CONFIG_MODVERSIONS; null when the kernel's config is not known. */
+  modversions: boolean | null;
+  /** Exported symbols with CRCs; null when unknown. */
   exports: Map<string, ExportedSymbol> | null;
+  /**
+   * Whether `exports` is every symbol the kernel exports (Module.symvers), so a symbol missing from it is
+   * missing from the kernel. Exports read from the image and the modules scanned may lack those of modules
+   * in packages not seen: a symbol missing there is not known to be missing.
+   */
+  exportsComplete?: boolean;
+  /** Why exports (or vermagic) are unknown, for the reason an `unknown` verdict gives. */
+  unknownWhy?: string;
 }
 
 export interface AbiModule {
@@ -43,18 +52,28 @@ export function sameVermagic(moduleMagic: string, kernelMagic: string, hasCrcs: 
   return tail(moduleMagic) === tail(kernelMagic);
 }
 
-/** modversions: every imported symbol must exist on the kernel with the same CRC, and vermagic must match. */
+function unknown(vermagicMatch: boolean, reason: string, kernel: AbiKernel): AbiCheck {
+  const why = kernel.unknownWhy ? ` (${kernel.unknownWhy})` : '';
+  return { abi: 'unknown', vermagicMatch, mismatches: [], mismatchCount: 0, reason: `${reason}${why}` };
+}
+
+/**
+ * modversions (kernel/module/version.c check_version): every imported symbol must exist on the kernel with the
+ * same CRC, and vermagic must match. Unknown, with the input that is missing, wherever that cannot be told.
+ */
 export function checkAbi(module: AbiModule, kernel: AbiKernel): AbiCheck {
   // The kernel skips the release word when the module carries __versions (info->index.vers).
   const hasCrcs = module.importedCrcs.length > 0;
-  const vermagicMatch =
-    module.vermagic !== null &&
-    kernel.vermagic !== null &&
-    sameVermagic(module.vermagic, kernel.vermagic, hasCrcs);
-  if (kernel.vermagic === null || module.vermagic === null) {
-    return { abi: 'unknown', vermagicMatch, mismatches: [], mismatchCount: 0, reason: 'vermagic unknown' };
-  }
-  if (!vermagicMatch) {
+  if (module.vermagic === null)
+    return {
+      abi: 'unknown',
+      vermagicMatch: false,
+      mismatches: [],
+      mismatchCount: 0,
+      reason: 'the module has no vermagic',
+    };
+  const vermagicMatch = kernel.vermagic !== null && sameVermagic(module.vermagic, kernel.vermagic, hasCrcs);
+  if (kernel.vermagic !== null && !vermagicMatch) {
     return {
       abi: 'incompatible',
       vermagicMatch,
@@ -63,49 +82,70 @@ export function checkAbi(module: AbiModule, kernel: AbiKernel): AbiCheck {
       reason: `vermagic mismatch: module "${module.vermagic.trim()}", kernel "${kernel.vermagic.trim()}"`,
     };
   }
-  if (!kernel.exports) {
-    return {
-      abi: 'unknown',
+  if (!kernel.exports)
+    return unknown(vermagicMatch, "the kernel's exported symbols and their CRCs are not known", kernel);
+  if (kernel.vermagic === null) return unknown(false, "the kernel's vermagic is not known", kernel);
+  if (!hasCrcs)
+    return unknown(
       vermagicMatch,
-      mismatches: [],
-      mismatchCount: 0,
-      reason: "the kernel's symbol CRCs are not known",
-    };
-  }
-  if (!kernel.modversions || !hasCrcs) {
-    // Without modversions the kernel only resolves names; a missing export still fails the load.
-    const missing = module.importedCrcs.filter(([s]) => !kernel.exports!.has(s));
-    return {
-      abi: missing.length ? 'incompatible' : 'unknown',
-      vermagicMatch,
-      mismatches: missing
-        .slice(0, MAX_LISTED)
-        .map(([symbol, crc]) => ({ symbol, moduleCrc: crc, kernelCrc: null })),
-      mismatchCount: missing.length,
-      reason: missing.length
-        ? `${missing.length} imported symbols missing`
-        : 'kernel built without MODVERSIONS: no CRCs to compare',
-    };
-  }
+      'the module records no symbol versions (__versions): its imports are not known',
+      kernel,
+    );
   const mismatches: SymbolMismatch[] = [];
-  let mismatchCount = 0;
+  let differ = 0;
+  let notFound = 0;
   for (const [symbol, crc] of module.importedCrcs) {
     // module_layout is a pseudo-symbol some kernels check separately; it is absent from Module.symvers.
     if (symbol === 'module_layout') continue;
     const exported = kernel.exports.get(symbol);
-    if (!exported || exported.crc !== crc) {
-      mismatchCount++;
-      if (mismatches.length < MAX_LISTED)
-        mismatches.push({ symbol, moduleCrc: crc, kernelCrc: exported?.crc ?? null });
-    }
+    // Without MODVERSIONS the kernel only resolves names: a CRC that differs does not matter.
+    if (exported && (exported.crc === crc || kernel.modversions === false)) continue;
+    if (exported) differ++;
+    else notFound++;
+    if (mismatches.length < MAX_LISTED)
+      mismatches.push({ symbol, moduleCrc: crc, kernelCrc: exported?.crc ?? null });
   }
+  const mismatchCount = differ + notFound;
+  const first = mismatches[0]?.symbol;
+  if (differ > 0 && kernel.modversions === null)
+    return {
+      ...unknown(
+        vermagicMatch,
+        `${differ} imported symbol CRCs differ (first: ${first}), which fails the load if the kernel has CONFIG_MODVERSIONS; its config is not known`,
+        kernel,
+      ),
+      mismatches,
+      mismatchCount,
+    };
+  if (differ > 0 || (notFound > 0 && kernel.exportsComplete))
+    return {
+      abi: 'incompatible',
+      vermagicMatch,
+      mismatches,
+      mismatchCount,
+      reason:
+        differ > 0
+          ? `${differ} imported symbol CRCs differ${notFound ? ` and ${notFound} imported symbols are not exported` : ''} (first: ${first})`
+          : `${notFound} imported symbols are not exported by the kernel (first: ${first})`,
+    };
+  if (notFound > 0)
+    return {
+      ...unknown(
+        vermagicMatch,
+        `${notFound} imported symbols are not among the kernel's exports known (first: ${first}); the other ${module.importedCrcs.length - notFound} match`,
+        kernel,
+      ),
+      mismatches,
+      mismatchCount,
+    };
   return {
-    abi: mismatchCount ? 'incompatible' : 'compatible',
+    abi: 'compatible',
     vermagicMatch,
     mismatches,
     mismatchCount,
-    reason: mismatchCount
-      ? `${mismatchCount} imported symbols differ (first: ${mismatches[0]!.symbol})`
-      : `all ${module.importedCrcs.length} imported symbol CRCs match`,
+    reason:
+      kernel.modversions !== false
+        ? `all ${module.importedCrcs.length} imported symbol CRCs match`
+        : `the kernel is built without MODVERSIONS and exports all ${module.importedCrcs.length} imported symbols`,
   };
 }

@@ -8,6 +8,7 @@ export function assessmentEvidence(btf: BtfAssessment, abi: AbiCheck) {
     onceLog: btf.onceLog,
     validation: btf.validation,
     references: btf.references,
+    ...(btf.refutedBuildBase ? { refutedBuildBase: btf.refutedBuildBase } : {}),
     abi: {
       vermagicMatch: abi.vermagicMatch,
       reason: abi.reason,

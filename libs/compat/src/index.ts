@@ -34,6 +34,8 @@ export type {
 export { explain, judgeModule } from './judge.ts';
 export type { Judgement, KernelFacts, ModuleInput } from './judge.ts';
 export { PairDiffCache, btfAssessmentDeps, describeBaseDiff } from './references.ts';
+export { misplacedBaseReferences } from './reference-kinds.ts';
+export type { MisplacedReference } from './reference-kinds.ts';
 export { ALERT_MODULES_SHOWN, affectedPackages, alertRecords } from './alert.ts';
 export type { AffectedPackage, AlertKernel, AlertRecord } from './alert.ts';
 export { admittedKernels, byPackageLackingBase, chooseBuildBase, lacksBuildBase } from './build-base.ts';

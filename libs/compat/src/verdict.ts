@@ -1,5 +1,6 @@
 import {
   Btf,
+  BtfError,
   validateModuleBtf,
   type RelocationInput,
   type RelocationOutcome,
@@ -7,6 +8,7 @@ import {
 } from '@btfwatch/btf';
 import type { KernelConfigFlags } from './kconfig.ts';
 import type { BtfVerdict } from './load.ts';
+import { misplacedBaseReferences } from './reference-kinds.ts';
 
 /** The booted kernel K, as far as module BTF is concerned. */
 export interface KernelBtfSide {
@@ -28,6 +30,11 @@ export interface BuildBase {
   how: string;
   /** The module build seen on a mirror whose identical .BTF named this base (how: known-module-build). */
   moduleBuildId?: number;
+  /**
+   * Someone says so (a user's --build-base, an upload's buildBase) but nothing known shows it: assessBtf
+   * confirms it against the module's BTF first, and reads the module as of unknown base when it fails.
+   */
+  claimed?: boolean;
 }
 
 /** The module build M. */
@@ -75,6 +82,8 @@ export interface BtfAssessment {
   /** K's checks of the module's BTF; null when they were not run (verdict decided before, or K's version unknown). */
   validation: (ValidationError & { ok: false }) | { ok: true } | null;
   references: ReferenceComparison | null;
+  /** A claimed build base that the module's BTF refutes: why, and the base it named. */
+  refutedBuildBase?: { sha256: string; how: string; reason: string };
 }
 
 const MAX_LISTED = 50;
@@ -100,9 +109,10 @@ export function baseEvidence(kernel: KernelBtfSide, module: Pick<ModuleBtfSide, 
 }
 
 /**
- * The verdicts that follow from facts alone (K without BTF or ignoring module BTF, M without BTF, M built
- * on exactly K's base, K's version unknown); null when deciding needs M's BTF bytes. `assessBtf` starts
- * with this, so a caller holding many modules fetches the bytes of only those it returns null for.
+ * The verdicts that follow from facts alone (K without BTF or ignoring module BTF, M without BTF, K's
+ * version unknown); null when deciding needs M's BTF bytes — always so when K would check them, even for a
+ * module built on exactly K's base. `assessBtf` starts with this, so a caller holding many modules fetches
+ * the bytes of only those it returns null for.
  */
 export function assessBtfFromFacts(module: ModuleBtfFacts, kernel: KernelBtfSide): BtfAssessment | null {
   const none = { kernelLog: [], onceLog: [], validation: null, references: null };
@@ -115,24 +125,48 @@ export function assessBtfFromFacts(module: ModuleBtfFacts, kernel: KernelBtfSide
     };
   }
   if (!module.hasBtf) return { btf: 'absent', explanation: 'the module has no .BTF section', ...none };
-  if (module.buildBaseSha256 !== null && module.buildBaseSha256 === kernel.baseSha256) {
-    return {
-      btf: 'identical',
-      explanation: "the module's BTF was generated against exactly this kernel's vmlinux BTF",
-      ...none,
-    };
-  }
   if (kernel.kernelVersion === null) {
     // Which checks K runs (and whether it loads module BTF at all, 5.11+) depend on its version:
-    // guessing one could call a module K rejects fine, or the reverse.
+    // guessing one could call a module K rejects fine, or the reverse. Even a module built against exactly
+    // K's BTF is checked by K, and a malformed one is rejected.
+    const same = module.buildBaseSha256 !== null && module.buildBaseSha256 === kernel.baseSha256;
     return {
       btf: 'unverified',
-      explanation:
-        "the kernel's upstream version is unknown, and the checks it runs on module BTF depend on it, so whether it accepts the module's BTF was not checked",
+      explanation: `${same ? "the module's BTF was generated against exactly this kernel's vmlinux BTF, but " : ''}the kernel's upstream version is unknown, and the checks it runs on module BTF depend on it, so whether it accepts the module's BTF was not checked`,
       ...none,
     };
   }
   return null;
+}
+
+/**
+ * Whether a claimed build base is M's: M's split BTF must pass K's checks read against it, and its references
+ * into the base must land on types of the kinds their fields hold. Null when confirmed, else why not.
+ */
+function refuteClaim(
+  module: ModuleBtfSide & { btf: Uint8Array },
+  claim: BuildBase,
+  kernel: KernelBtfSide & { kernelVersion: string },
+): string | null {
+  const verdict = validateModuleBtf(
+    module.btf,
+    claim.btf,
+    { kernelVersion: kernel.kernelVersion, allowBtfMismatch: false },
+    module.name,
+  );
+  if (!verdict.ok)
+    return `the module's BTF does not validate against it (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''})`;
+  let split: Btf;
+  try {
+    split = Btf.parse(module.btf, claim.btf);
+  } catch (err) {
+    if (err instanceof BtfError) return `the module's BTF cannot be read over it (${err.message})`;
+    throw err;
+  }
+  const misplaced = misplacedBaseReferences(split, 1);
+  if (misplaced.count === 0) return null;
+  const first = misplaced.examples[0]!;
+  return `${misplaced.count} of the module's references into it land on types of the wrong kind (type [${first.typeId}] ${first.field} names [${first.target}], a ${first.targetKind})`;
 }
 
 /** What K does with M's BTF (DESIGN §2): identical, equivalent, relocated, rejected, corrupt, unverified or absent. */
@@ -149,6 +183,29 @@ export function assessBtf(
   if (!kernel.base || kernel.kernelVersion === null)
     throw new Error('assessBtfFromFacts decides every case without a kernel base or version');
   if (!module.btf) throw new Error(`the .BTF bytes of module ${module.name} are needed for its verdict`);
+  const withBtf = { ...module, btf: module.btf };
+  const versioned = { ...kernel, kernelVersion: kernel.kernelVersion };
+  const claim = module.buildBase?.claimed ? module.buildBase : null;
+  const refuted = claim ? refuteClaim(withBtf, claim, versioned) : null;
+  const assessed = assessValidated(
+    refuted ? { ...withBtf, buildBase: null } : withBtf,
+    { ...versioned, base: kernel.base },
+    deps,
+  );
+  if (!refuted || !claim) return assessed;
+  return {
+    ...assessed,
+    explanation: `the build base given (${claim.sha256.slice(0, 12)}…) is not the module's: ${refuted}; ${assessed.explanation}`,
+    refutedBuildBase: { sha256: claim.sha256, how: claim.how, reason: refuted },
+  };
+}
+
+/** assessBtf once facts did not decide: K's checks of M's BTF, then what its references mean on K. */
+function assessValidated(
+  module: ModuleBtfSide & { btf: Uint8Array },
+  kernel: KernelBtfSide & { base: Btf; kernelVersion: string },
+  deps: BtfAssessmentDeps,
+): BtfAssessment {
   const verdict = validateModuleBtf(
     module.btf,
     kernel.base,
@@ -163,9 +220,13 @@ export function assessBtf(
     },
   );
   if (!verdict.ok) {
+    const own =
+      module.buildBase?.sha256 === kernel.baseSha256
+        ? ", although it was built against exactly this kernel's BTF"
+        : '';
     return {
       btf: 'rejected',
-      explanation: `the kernel rejects the module's BTF (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''}): it logs "failed to validate module [${module.name}] BTF: ${verdict.error.errno}"`,
+      explanation: `the kernel rejects the module's BTF (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''})${own}: it logs "failed to validate module [${module.name}] BTF: ${verdict.error.errno}"`,
       kernelLog: verdict.log,
       onceLog: verdict.onceLog,
       validation: { ...verdict.error, ok: false },
@@ -177,6 +238,14 @@ export function assessBtf(
     return {
       btf: 'absent',
       explanation: 'this kernel version ignores module BTF',
+      ...passed,
+      references: null,
+    };
+  if (module.buildBase && module.buildBase.sha256 === kernel.baseSha256)
+    return {
+      btf: 'identical',
+      explanation:
+        "the module's BTF was generated against exactly this kernel's vmlinux BTF, and the kernel's checks accept it",
       ...passed,
       references: null,
     };

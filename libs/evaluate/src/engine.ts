@@ -86,7 +86,18 @@ export class Evaluator {
         kernelVersion: kernel.kernelVersion,
         flags: kernel.config ?? null,
       },
-      abi: { vermagic: kernel.vermagic, modversions: kernel.config?.MODVERSIONS ?? false, exports },
+      abi: {
+        vermagic: kernel.vermagic,
+        modversions: kernel.config ? kernel.config.MODVERSIONS : null,
+        exports,
+        exportsComplete: exports !== null,
+        ...(exports
+          ? {}
+          : {
+              unknownWhy:
+                "no Module.symvers: the kernel build's headers package (linux-headers-*, kernel-devel) has not been scanned",
+            }),
+      },
     };
   }
 
@@ -166,6 +177,7 @@ export class Evaluator {
     if (
       buildBase &&
       kernelBase &&
+      buildBase.sha256 !== kernelBase.sha256 &&
       buildBase.btf.nrTypes === kernelBase.nrTypes &&
       buildBase.btf.strLen === kernelBase.strLen &&
       !this.decidedFromFacts(ctx, m, buildBase)

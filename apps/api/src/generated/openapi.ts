@@ -567,8 +567,14 @@ export interface components {
         };
         /** @enum {string} */
         BtfVerdict: "identical" | "equivalent" | "relocated" | "rejected" | "corrupt" | "unverified" | "absent";
-        /** @enum {string} */
-        LoadVerdict: "loads-with-btf" | "loads-without-btf" | "fails";
+        /**
+         * @description What the kernel does with the module: loads it with its BTF, loads it without (BTF rejected,
+         *     CONFIG_MODULE_ALLOW_BTF_MISMATCH=y), refuses it (`fails`: BTF rejected without that option, vermagic or
+         *     modversions CRC mismatch, missing symbol), or `unknown` where the outcome turns on an input that is
+         *     missing (the kernel's config for a rejected BTF, its symbol CRCs); `loadReason` names it.
+         * @enum {string}
+         */
+        LoadVerdict: "loads-with-btf" | "loads-without-btf" | "fails" | "unknown";
         /** @enum {string} */
         AbiVerdict: "compatible" | "incompatible" | "unknown";
         /**

@@ -258,7 +258,7 @@ export const compatHandlers = {
       const sha = await buildBaseSha(db, q.buildBase);
       const btf = await evaluator.bases.get(sha);
       if (!btf) throw notFound(`build base ${q.buildBase}`);
-      buildBase = { btf, sha256: sha, how: 'uploaded' };
+      buildBase = { btf, sha256: sha, how: 'uploaded', claimed: true };
     } else if (btfSha256) {
       // The same .BTF bytes as a module build seen on a mirror: generated against that build's base.
       const known = await buildBasesOfModuleBtf(db, btfSha256);

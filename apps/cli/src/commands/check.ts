@@ -137,10 +137,21 @@ export async function check(argv: string[]): Promise<number> {
   const deps = btfAssessmentDeps();
   const kernelFacts: KernelFacts = {
     btf: { base: kernel.btf, baseSha256: kernel.btf.sha256, kernelVersion, flags },
-    // Without the kernel's vermagic only CRCs can be compared: each module's own vermagic stands in for it.
-    abi: { vermagic: null, modversions: flags?.MODVERSIONS ?? exports !== null, exports },
+    // The kernel's vermagic is not in any file check reads: with --symvers, each module's own stands in for
+    // it and only the CRCs are compared (the release word is skipped for modules with CRCs anyway).
+    abi: {
+      vermagic: null,
+      modversions: flags ? flags.MODVERSIONS : null,
+      exports,
+      exportsComplete: exports !== null,
+      ...(exports
+        ? {}
+        : { unknownWhy: "no --symvers given: the kernel's Module.symvers, from its headers package" }),
+    },
   };
-  const given = buildBase ? { btf: buildBase.btf, sha256: buildBase.btf.sha256, how: 'given' } : null;
+  const given = buildBase
+    ? { btf: buildBase.btf, sha256: buildBase.btf.sha256, how: 'given', claimed: true }
+    : null;
 
   const results: CheckResult[] = [];
   for (const path of positionals) {

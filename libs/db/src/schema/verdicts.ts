@@ -3,10 +3,10 @@ import { bytea, createdAt } from './columns.ts';
 import { kernelBuilds } from './kernels.ts';
 import { moduleBuilds } from './modules.ts';
 
-export type BtfVerdict =
-  'identical' | 'equivalent' | 'relocated' | 'rejected' | 'corrupt' | 'unverified' | 'absent';
-export type LoadVerdict = 'loads-with-btf' | 'loads-without-btf' | 'fails';
-export type AbiVerdict = 'compatible' | 'incompatible' | 'unknown';
+import type { AbiVerdict, BtfVerdict, LoadVerdict } from '@btfwatch/compat';
+
+// The verdict vocabulary is libs/compat's; rows store it as text.
+export type { AbiVerdict, BtfVerdict, LoadVerdict };
 
 /** Module build M on booted kernel K. */
 export const verdicts = pgTable(
