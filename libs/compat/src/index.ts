@@ -8,10 +8,10 @@ export { configFlags, parseKernelConfig } from './kconfig.ts';
 export type { KernelConfigFlags } from './kconfig.ts';
 export { predictLoad } from './load.ts';
 export type { BtfVerdict, LoadPrediction, LoadVerdict } from './load.ts';
-export { diffSymvers, parseModuleSymvers } from './symvers.ts';
-export type { CrcChange, ExportedSymbol } from './symvers.ts';
+export { crossCheckExports, diffSymvers, formatModuleSymvers, parseModuleSymvers } from './symvers.ts';
+export type { CrcChange, ExportedSymbol, ExportsCrossCheck } from './symvers.ts';
 export { compareDebianVersions } from './versions.ts';
-export { readModuleFacts, readVmlinuxBtf } from './module-facts.ts';
+export { readModuleFacts, readVmlinuxBtf, readVmlinuxExports } from './module-facts.ts';
 export type { ModuleFacts } from './module-facts.ts';
 export {
   kernelVersionFromBanner,

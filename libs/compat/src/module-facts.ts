@@ -1,4 +1,12 @@
-import { ElfError, ElfFile, modInfoValue, readImportedCrcs, readModInfo } from '@btfwatch/elf';
+import {
+  ElfError,
+  ElfFile,
+  modInfoValue,
+  readExportedCrcs,
+  readImportedCrcs,
+  readModInfo,
+  type ExportedCrc,
+} from '@btfwatch/elf';
 import { CompatError } from './errors.ts';
 
 /** What btfwatch keeps of one module file. */
@@ -8,6 +16,8 @@ export interface ModuleFacts {
   srcversion: string | null;
   depends: string[];
   importedCrcs: Array<[string, number]>;
+  /** Symbols it exports with their CRCs (null: none, or built without modversions). */
+  exportedCrcs: ExportedCrc[] | null;
   /** The split .BTF section, or null when the module has none. */
   btf: Uint8Array | null;
   /** The distilled base (.BTF.base), when the module carries one. */
@@ -33,12 +43,24 @@ export function readModuleFacts(path: string, elfBytes: Uint8Array): ModuleFacts
       srcversion: modInfoValue(info, 'srcversion') ?? null,
       depends: (modInfoValue(info, 'depends') ?? '').split(',').filter(Boolean),
       importedCrcs: readImportedCrcs(elf).map((c) => [c.symbol, c.crc]),
+      exportedCrcs: readExportedCrcs(elf),
       btf: btf && btf.byteLength > 0 ? btf : null,
       btfBase: btfBase && btfBase.byteLength > 0 ? btfBase : null,
     };
   } catch (err) {
     if (err instanceof ElfError)
       throw new CompatError('COMPAT_BAD_INPUT', `${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The symbols a vmlinux ELF exports with their CRCs; null when it carries none (no MODVERSIONS). */
+export function readVmlinuxExports(vmlinuxElf: Uint8Array): ExportedCrc[] | null {
+  try {
+    return readExportedCrcs(ElfFile.parse(vmlinuxElf));
+  } catch (err) {
+    if (err instanceof ElfError)
+      throw new CompatError('COMPAT_BAD_INPUT', `vmlinux exports: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -52,3 +52,37 @@ export function diffSymvers(a: Map<string, ExportedSymbol>, b: Map<string, Expor
   for (const [symbol, t] of b) if (!a.has(symbol)) changes.push({ symbol, before: null, after: t.crc });
   return changes.sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0));
 }
+
+/** Exports as Module.symvers writes them (`0xCRC<TAB>symbol<TAB>module<TAB>type<TAB>namespace`), sorted by symbol. */
+export function formatModuleSymvers(exports: Iterable<[string, ExportedSymbol]>): string {
+  const lines = [...exports]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(
+      ([symbol, s]) =>
+        `0x${s.crc.toString(16).padStart(8, '0')}\t${symbol}\t${s.module}\t${s.exportType}\t${s.namespace}`,
+    );
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** Where two export lists of one kernel disagree: symbols both list with different CRCs. */
+export interface ExportsCrossCheck {
+  compared: number;
+  differ: number;
+  examples: CrcChange[];
+}
+
+/** Compares the CRCs of the symbols both lists hold (e.g. the image's against Module.symvers). */
+export function crossCheckExports(
+  a: Map<string, ExportedSymbol>,
+  b: Map<string, ExportedSymbol>,
+): ExportsCrossCheck {
+  let compared = 0;
+  const differing: CrcChange[] = [];
+  for (const [symbol, s] of a) {
+    const t = b.get(symbol);
+    if (!t) continue;
+    compared++;
+    if (t.crc !== s.crc) differing.push({ symbol, before: s.crc, after: t.crc });
+  }
+  return { compared, differ: differing.length, examples: differing.slice(0, 20) };
+}

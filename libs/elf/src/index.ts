@@ -4,3 +4,5 @@ export { ElfError } from './errors.ts';
 export type { ElfErrorCode } from './errors.ts';
 export { modInfoValue, readImportedCrcs, readModInfo } from './kmod.ts';
 export type { ImportedCrc, ModInfo } from './kmod.ts';
+export { readExportedCrcs } from './exports.ts';
+export type { ExportedCrc } from './exports.ts';

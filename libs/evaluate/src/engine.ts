@@ -12,6 +12,7 @@ import {
   getBlob,
   getBlobs,
   importedCrcsOf,
+  kernelExportBlobs,
   type Database,
   type EvaluationModule,
   type KernelBuild,
@@ -64,20 +65,33 @@ export class Evaluator {
     this.deps = { ...assessment, compareReferences: btfAssessmentDeps(this.pairs).compareReferences };
   }
 
+  /** Parsed Module.symvers-form blobs, by the sha256s they came from (a few kernels' worth). */
+  private async exportsOf(hashes: string[]): Promise<Map<string, ExportedSymbol> | null> {
+    if (hashes.length === 0) return null;
+    const key = hashes.join(',');
+    const hit = this.symvers.get(key);
+    if (hit) return hit;
+    const merged = new Map<string, ExportedSymbol>();
+    for (const sha of hashes) {
+      const text = await getBlob(this.db, sha);
+      if (!text) return null;
+      for (const [symbol, e] of parseModuleSymvers(Buffer.from(text).toString('utf8'))) merged.set(symbol, e);
+    }
+    this.symvers.set(key, merged);
+    if (this.symvers.size > 8) this.symvers.delete(this.symvers.keys().next().value!);
+    return merged;
+  }
+
+  /**
+   * K's facts as verdicts read them. Its exports: Module.symvers (every symbol the build exports) where its
+   * headers were scanned, else what its image and the modules of its packages scanned export (complete for
+   * the vmlinux, maybe not for modules in packages not seen).
+   */
   async kernelContext(kernel: KernelBuild): Promise<KernelContext> {
     const base = kernel.baseBtfSha256 ? await this.bases.get(kernel.baseBtfSha256) : null;
-    let exports: Map<string, ExportedSymbol> | null = null;
-    if (kernel.symversSha256) {
-      exports = this.symvers.get(kernel.symversSha256) ?? null;
-      if (!exports) {
-        const text = await getBlob(this.db, kernel.symversSha256);
-        if (text) {
-          exports = parseModuleSymvers(Buffer.from(text).toString('utf8'));
-          this.symvers.set(kernel.symversSha256, exports);
-          if (this.symvers.size > 8) this.symvers.delete(this.symvers.keys().next().value!);
-        }
-      }
-    }
+    const symvers = kernel.symversSha256 ? await this.exportsOf([kernel.symversSha256]) : null;
+    const image = symvers ? null : await this.exportsOf(await kernelExportBlobs(this.db, kernel.id));
+    const exports = symvers ?? image;
     return {
       kernel,
       btf: {
@@ -90,13 +104,18 @@ export class Evaluator {
         vermagic: kernel.vermagic,
         modversions: kernel.config ? kernel.config.MODVERSIONS : null,
         exports,
-        exportsComplete: exports !== null,
-        ...(exports
+        exportsComplete: symvers !== null,
+        ...(symvers
           ? {}
-          : {
-              unknownWhy:
-                "no Module.symvers: the kernel build's headers package (linux-headers-*, kernel-devel) has not been scanned",
-            }),
+          : image
+            ? {
+                unknownWhy:
+                  "the kernel's exports are known from its image and the module packages scanned; its Module.symvers (headers package) was not scanned",
+              }
+            : {
+                unknownWhy:
+                  "no CRCs in the kernel's image (a raw image, or no MODVERSIONS) and its headers package (Module.symvers) was not scanned",
+              }),
       },
     };
   }

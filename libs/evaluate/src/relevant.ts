@@ -3,6 +3,7 @@ import { previousUploads } from '@btfwatch/compat';
 import {
   dependentModulePackages,
   getKernel,
+  kernelExportBlobs,
   kernelPackageNames,
   kernelsByBaseBtf,
   moduleInputs,
@@ -81,6 +82,7 @@ export async function evaluationInputs(
       JSON.stringify([
         kernel.baseBtfSha256,
         kernel.symversSha256,
+        await kernelExportBlobs(db, kernel.id),
         kernel.config,
         kernel.vermagic,
         kernel.kernelVersion,

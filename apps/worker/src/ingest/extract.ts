@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { readModuleFacts, readVmlinuxBtf, type ModuleFacts } from '@btfwatch/compat';
+import { readModuleFacts, readVmlinuxBtf, readVmlinuxExports, type ModuleFacts } from '@btfwatch/compat';
+import type { ExportedCrc } from '@btfwatch/elf';
 import { decompressModule, extractVmlinux, readDeb, readRpm, type PickedFile } from '@btfwatch/pkg';
 
 /** Kernel-wide files one package carries for one release. */
@@ -9,6 +10,8 @@ export interface KernelPart {
   release: string;
   /** The vmlinux .BTF section; null when the package has a vmlinuz without BTF. */
   vmlinuxBtf?: Uint8Array | null;
+  /** What the vmlinux exports with its CRCs; null when it carries none, undefined without a vmlinuz. */
+  vmlinuxExports?: ExportedCrc[] | null;
   configText?: string;
   symversText?: string;
 }
@@ -71,7 +74,9 @@ export async function extractPackageStream(
       case 'vmlinuz': {
         const image = await file.read();
         const done = extractVmlinux(image).then((vmlinux) => {
-          part(kernels, release).vmlinuxBtf = own(readVmlinuxBtf(vmlinux));
+          const p = part(kernels, release);
+          p.vmlinuxBtf = own(readVmlinuxBtf(vmlinux));
+          p.vmlinuxExports = readVmlinuxExports(vmlinux);
         });
         done.catch(() => undefined);
         pending.push(done);

@@ -1,14 +1,20 @@
 import {
   configFlags,
+  crossCheckExports,
   dependencyNames,
+  formatModuleSymvers,
   parseKernelConfig,
   parseModuleSymvers,
   releaseFlavour,
   upstreamVersion,
+  type ExportedSymbol,
 } from '@btfwatch/compat';
 import { Btf } from '@btfwatch/btf';
 import {
+  getBlob,
+  kernelExportBlobs,
   linkKernelPackage,
+  setCrcCheck,
   markPackage,
   prepareBlob,
   putBlobs,
@@ -40,6 +46,26 @@ interface KernelPlan {
   fields: Parameters<typeof upsertKernelBuild>[2];
   hasVmlinuz: boolean;
   modules: number;
+  /** What this package's vmlinux and in-tree modules export for the release. */
+  exports: Map<string, ExportedSymbol>;
+  exportsBlob?: PreparedBlob;
+}
+
+function addExports(
+  to: Map<string, ExportedSymbol>,
+  from: ReadonlyArray<{ symbol: string; crc: number; exportType: string }> | null | undefined,
+  module: string,
+): void {
+  for (const e of from ?? [])
+    to.set(e.symbol, { crc: e.crc, module, exportType: e.exportType, namespace: '' });
+}
+
+/** A module's name in Module.symvers: its path under kernel/, without the .ko suffix. */
+function symversModule(path: string): string {
+  const at = path.indexOf('/kernel/');
+  return path
+    .slice(at < 0 ? path.lastIndexOf('/') + 1 : at + '/kernel/'.length)
+    .replace(/\.ko(\.[a-z0-9]+)?$/, '');
 }
 
 /** Lets timers (the queue's lock renewal above all) run between stretches of CPU work. */
@@ -59,12 +85,14 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
           fields: { suites: [suite], flavour: releaseFlavour(release) },
           hasVmlinuz: false,
           modules: 0,
+          exports: new Map(),
         }),
       );
     return k;
   };
   for (const part of extracted.kernels.values()) {
     const k = kernelFor(part.release);
+    addExports(k.exports, part.vmlinuxExports, 'vmlinux');
     if (part.vmlinuxBtf !== undefined) {
       k.hasVmlinuz = true;
       k.fields.imagePackage = pkg.name;
@@ -97,6 +125,7 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
     if (m.inTree) {
       const k = kernelFor(m.release);
       k.modules++;
+      addExports(k.exports, m.facts.exportedCrcs, symversModule(m.path));
       if (m.facts.vermagic) k.fields.vermagic ??= m.facts.vermagic;
     }
     modules.push({
@@ -118,7 +147,13 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
       },
     });
   }
-  for (const k of kernels.values()) k.fields.kernelVersion ??= upstreamVersion(null, pkg.version);
+  for (const k of kernels.values()) {
+    k.fields.kernelVersion ??= upstreamVersion(null, pkg.version);
+    if (k.exports.size > 0) {
+      k.exportsBlob = prepareBlob(Buffer.from(formatModuleSymvers(k.exports)), 'exports');
+      blobs.push(k.exportsBlob);
+    }
+  }
   return { blobs, kernels, modules };
 }
 
@@ -164,7 +199,10 @@ export async function storePackage<T = undefined>(
         role: pkg.role,
         hasVmlinuz: k.hasVmlinuz,
         modules: k.modules,
+        exportsSha256: k.exportsBlob?.sha256 ?? null,
+        exportedSymbols: k.exportsBlob ? k.exports.size : null,
       });
+      if (k.exportsBlob || k.fields.symversSha256) await checkCrcs(tx, row);
     }
     const rows: NewModuleBuild[] = planned.modules.map((m) => ({
       ...m.row,
@@ -177,4 +215,25 @@ export async function storePackage<T = undefined>(
     return { kernels: kernelRows, modules: inserted, blobs: planned.blobs.length, recorded };
   });
   return { ...stored, reach };
+}
+
+/**
+ * Where a build has both, the CRCs its image and modules carry against its Module.symvers (they are the same
+ * numbers, written by the same build: a difference means the two did not come from one build).
+ */
+async function checkCrcs(tx: Executor, kernel: KernelBuild): Promise<void> {
+  if (!kernel.symversSha256) return;
+  const symvers = await getBlob(tx, kernel.symversSha256);
+  const blobs = await kernelExportBlobs(tx, kernel.id);
+  if (!symvers || blobs.length === 0) return;
+  const image = new Map<string, ExportedSymbol>();
+  for (const sha of blobs) {
+    const text = await getBlob(tx, sha);
+    if (text) for (const [k, v] of parseModuleSymvers(Buffer.from(text).toString('utf8'))) image.set(k, v);
+  }
+  await setCrcCheck(
+    tx,
+    kernel.id,
+    crossCheckExports(image, parseModuleSymvers(Buffer.from(symvers).toString('utf8'))),
+  );
 }

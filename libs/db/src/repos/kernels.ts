@@ -50,9 +50,30 @@ export async function upsertKernelBuild(
 
 export async function linkKernelPackage(
   db: Executor,
-  link: { kernelBuildId: number; packageSha256: string; role: string; hasVmlinuz: boolean; modules: number },
+  link: typeof kernelPackages.$inferInsert,
 ): Promise<void> {
   await db.insert(kernelPackages).values(link).onConflictDoNothing();
+}
+
+/** The exports blobs (Module.symvers form) the packages of a kernel build carry, by package. */
+export async function kernelExportBlobs(db: Executor, kernelBuildId: number): Promise<string[]> {
+  const rows = await db
+    .select({ sha256: kernelPackages.exportsSha256 })
+    .from(kernelPackages)
+    .where(
+      and(eq(kernelPackages.kernelBuildId, kernelBuildId), sql`${kernelPackages.exportsSha256} is not null`),
+    )
+    .orderBy(kernelPackages.packageSha256);
+  return rows.map((r) => r.sha256!);
+}
+
+/** Records how the CRCs read from the build's image compare with its Module.symvers. */
+export async function setCrcCheck(
+  db: Executor,
+  kernelBuildId: number,
+  check: KernelBuild['crcCheck'],
+): Promise<void> {
+  await db.update(kernelBuilds).set({ crcCheck: check }).where(eq(kernelBuilds.id, kernelBuildId));
 }
 
 export async function kernelPackageLinks(db: Executor, kernelBuildId: number) {

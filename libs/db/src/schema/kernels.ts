@@ -47,6 +47,11 @@ export const kernelBuilds = pgTable(
     /** Blob of exported symbol CRCs (Module.symvers form), when known. */
     symversSha256: text('symvers_sha256'),
     exportedSymbols: integer('exported_symbols'),
+    /**
+     * The CRCs read from the build's own image and modules against its Module.symvers, where both are known:
+     * how many symbols both list and how many of them differ.
+     */
+    crcCheck: jsonb('crc_check').$type<{ compared: number; differ: number; examples: unknown[] }>(),
     suites: jsonb('suites').$type<string[]>().notNull().default([]),
     createdAt: createdAt(),
     evaluatedAt: tstz('evaluated_at'),
@@ -78,6 +83,12 @@ export const kernelPackages = pgTable(
     role: text('role').notNull(),
     hasVmlinuz: boolean('has_vmlinuz').notNull().default(false),
     modules: bigint('modules', { mode: 'number' }).notNull().default(0),
+    /**
+     * Blob (Module.symvers form) of the symbols this package's vmlinux and in-tree modules export for the
+     * build, with their CRCs; null when it exports none with CRCs.
+     */
+    exportsSha256: text('exports_sha256'),
+    exportedSymbols: integer('exported_symbols'),
   },
   (t) => [
     uniqueIndex('kernel_packages_idx').on(t.kernelBuildId, t.packageSha256),

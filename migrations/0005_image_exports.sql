@@ -1,0 +1,3 @@
+ALTER TABLE "kernel_builds" ADD COLUMN "crc_check" jsonb;--> statement-breakpoint
+ALTER TABLE "kernel_packages" ADD COLUMN "exports_sha256" text;--> statement-breakpoint
+ALTER TABLE "kernel_packages" ADD COLUMN "exported_symbols" integer;
