@@ -94,7 +94,7 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
   const work = tempDir('btfwatch-examples-');
   const receiver = new Receiver();
   await receiver.start();
-  const mirror = await startTwoBuildMirror(work.path);
+  const mirror = await startTwoBuildMirror(work.path, { inPlaceUpload: true });
   const main = await serve(join(work.path, 'main'), { BTFWATCH_ADMIN_TOKEN: ADMIN });
   const strict = await serve(join(work.path, 'strict'), {
     BTFWATCH_RATE_LIMIT: '2',
@@ -141,13 +141,16 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
 
     const kernels = await api.call('GET', '/v1/kernels');
     keep(ops, 'listKernels', 'all', kernels, 200);
-    const items = (kernels.body as { items: Array<{ id: number; release: string; baseBtfSha256: string }> })
-      .items;
-    const byRelease = (r: string) => items.find((k) => k.release === r)!;
+    const items = (
+      kernels.body as {
+        items: Array<{ id: number; release: string; version: string; baseBtfSha256: string }>;
+      }
+    ).items;
+    const build = (r: string, v: string) => items.find((k) => k.release === r && k.version === v)!;
     const [k55, k56, k57] = [
-      byRelease(RELEASES.bookworm55),
-      byRelease(RELEASES.bookworm56),
-      byRelease(INCOMPLETE_RELEASE),
+      build(RELEASES.bookworm55, '6.1.192-1'),
+      build(RELEASES.bookworm56, '6.1.192-2'),
+      build(INCOMPLETE_RELEASE, '6.1.192-3'),
     ];
     keep(
       ops,
@@ -227,6 +230,13 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
     const alertId = (alerts.body as { items: Array<{ id: number }> }).items[0]!.id;
     keep(ops, 'getAlert', 'alert', await api.call('GET', `/v1/alerts/${alertId}`), 200);
     keep(ops, 'getMatrix', 'matrix', await api.call('GET', '/v1/matrix'), 200);
+    keep(
+      ops,
+      'getCoverage',
+      'a build known from its headers only',
+      await api.call('GET', '/v1/coverage'),
+      200,
+    );
 
     keep(ops, 'listWebhooks', 'webhooks', await api.call('GET', '/v1/webhooks'), 200);
     const ping = await api.call('POST', `/v1/webhooks/${hookId}/ping`);

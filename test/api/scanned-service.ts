@@ -75,13 +75,29 @@ export async function cachedKernelDebs(spec: KernelBuildSpec): Promise<{ image: 
 
 /**
  * A loopback apt mirror (bookworm-security) holding two real Debian kernel builds (6.1.0-55 and -56:
- * image + headers) and the headers package of a third build whose image is not on the mirror.
+ * image + headers) and the headers package of a third build whose image is not on the mirror; with
+ * `inPlaceUpload`, also an upload of 56's release made of 55's files.
  */
-export async function startTwoBuildMirror(workDir: string): Promise<MirrorHandle> {
+export async function startTwoBuildMirror(
+  workDir: string,
+  options: { inPlaceUpload?: boolean } = {},
+): Promise<MirrorHandle> {
   const [b55, b56] = await Promise.all([
     cachedKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }),
     cachedKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }),
   ]);
+  // An in-place upload of 56 (its release and CRCs, a newer version) built from 55's files: what raises an alert.
+  const upload = options.inPlaceUpload
+    ? [
+        (
+          await cachedKernelDebs({
+            from: RELEASES.bookworm55,
+            release: RELEASES.bookworm56,
+            version: '6.1.192-3',
+          })
+        ).image,
+      ]
+    : [];
   const headers57 = await buildDeb(
     {
       name: `linux-headers-${INCOMPLETE_RELEASE}`,
@@ -98,7 +114,9 @@ export async function startTwoBuildMirror(workDir: string): Promise<MirrorHandle
   return startMirror({
     apt: {
       suites: {
-        'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers, headers57] },
+        'bookworm-security': {
+          packages: [b55.image, b55.headers, b56.image, b56.headers, ...upload, headers57],
+        },
       },
     },
   });

@@ -13,7 +13,8 @@ import { RELEASES } from '../support/fixtures.ts';
 import { authHeader, startTestService, type TestService } from '../support/service.ts';
 import { tempDir } from '../support/services.ts';
 
-const IMAGE_55 = 'linux-image-6.1.0-55-amd64-unsigned';
+// The upload reuses 6.1.0-56-amd64's release (and package name) with another build's files.
+const UPLOAD_IMAGE = 'linux-image-6.1.0-56-amd64-unsigned';
 
 interface Envelope {
   type: string;
@@ -67,8 +68,12 @@ test(
   { timeout: 300_000 },
   async () => {
     const work = tempDir();
-    const b55 = await buildKernelDebs({ from: RELEASES.bookworm55, version: '6.1.192-1' }, work.path);
     const b56 = await buildKernelDebs({ from: RELEASES.bookworm56, version: '6.1.192-2' }, work.path);
+    // An in-place upload of 56 (same release, newer version, same CRCs) whose files come from the 55 build.
+    const b55 = await buildKernelDebs(
+      { from: RELEASES.bookworm55, release: RELEASES.bookworm56, version: '6.1.192-3' },
+      work.path,
+    );
     const mirror = await startMirror({
       apt: {
         suites: { 'bookworm-security': { packages: [b55.image, b55.headers, b56.image, b56.headers] } },
@@ -112,8 +117,12 @@ test(
         id: number;
         release: string;
       }>;
-      const k56 = kernels.find((k) => k.release === RELEASES.bookworm56)!;
-      const k55 = kernels.find((k) => k.release === RELEASES.bookworm55)!;
+      const k56 = (kernels as Array<{ id: number; release: string; version: string }>).find(
+        (k) => k.version === '6.1.192-2',
+      )!;
+      const upload = (kernels as Array<{ id: number; release: string; version: string }>).find(
+        (k) => k.version === '6.1.192-3',
+      )!;
       const [alert] = (await svc.app.inject({ url: '/v1/alerts' })).json().items as Array<{
         id: number;
         kernelId: number;
@@ -128,7 +137,7 @@ test(
         .filter((d) => d.body.type === 'kernel.ingested')
         .map((d) => d.body.data as { kernel: { release: string; baseBtfSha256: string } });
       assert.deepEqual(ingested.map((d) => d.kernel.release).sort(), [
-        RELEASES.bookworm55,
+        RELEASES.bookworm56,
         RELEASES.bookworm56,
       ]);
       const failed = before.find((d) => d.body.type === 'scan.failed')!.body.data as {
@@ -203,13 +212,13 @@ test(
         api: `${base}/v1/alerts/${alert!.id}`,
         dashboard: `${base}/#/alerts/${alert!.id}`,
       });
-      assert.equal(data.links.diff, `${base}/#/kernels/${k56.id}?diff=${k55.id}`);
-      assert.equal(data.sourceKernelId, k55.id);
+      assert.equal(data.links.diff, `${base}/#/kernels/${k56.id}?diff=${upload.id}`);
+      assert.equal(data.sourceKernelId, upload.id);
       assert.equal(data.modules.length, 12);
       assert.equal(data.modulesOmitted, 0);
       for (const m of data.modules) {
-        assert.equal(m.package, IMAGE_55);
-        assert.equal(m.version, '6.1.192-1');
+        assert.equal(m.package, UPLOAD_IMAGE);
+        assert.equal(m.version, '6.1.192-3');
         assert.equal(m.btf, 'rejected');
         assert.equal(m.abi, 'compatible');
         assert.equal(m.load, 'loads-without-btf');
@@ -217,7 +226,7 @@ test(
       }
       assert.deepEqual(
         data.packages.map((p) => [p.name, p.version, p.affectedModules]),
-        [[IMAGE_55, '6.1.192-1', 12]],
+        [[UPLOAD_IMAGE, '6.1.192-3', 12]],
       );
 
       // Every link names something the API serves: each module's verdict, the complete package list.

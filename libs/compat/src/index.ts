@@ -1,7 +1,5 @@
 export { checkAbi, sameVermagic } from './abi.ts';
 export type { AbiCheck, AbiKernel, AbiModule, AbiVerdict, SymbolMismatch } from './abi.ts';
-export { btfBreakAlerts } from './alert.ts';
-export type { AlertCandidate, AlertDraft } from './alert.ts';
 export { CompatError } from './errors.ts';
 export type { CompatErrorCode } from './errors.ts';
 export { configFlags, parseKernelConfig } from './kconfig.ts';
@@ -36,10 +34,19 @@ export type { Judgement, KernelFacts, ModuleInput } from './judge.ts';
 export { PairDiffCache, btfAssessmentDeps, describeBaseDiff } from './references.ts';
 export { misplacedBaseReferences } from './reference-kinds.ts';
 export type { MisplacedReference } from './reference-kinds.ts';
-export { ALERT_MODULES_SHOWN, affectedPackages, alertRecords } from './alert.ts';
-export type { AffectedPackage, AlertKernel, AlertRecord } from './alert.ts';
+export {
+  ALERT_MODULES_SHOWN,
+  affectedPackages,
+  breaksBtf,
+  isInPlaceUpload,
+  uploadBreakAlert,
+  uploadCause,
+} from './alert.ts';
+export type { AffectedPackage, AlertCandidate, AlertKernel, AlertRecord } from './alert.ts';
 export { admittedKernels, byPackageLackingBase, chooseBuildBase, lacksBuildBase } from './build-base.ts';
 export type { BaseCandidate, BuildBaseFacts, DeclaredKernel } from './build-base.ts';
 export { dependencyNames, pinnedVersions } from './dependencies.ts';
 export { PREVIOUS_BUILDS, previousUploads } from './relevance.ts';
 export type { UploadFacts } from './relevance.ts';
+export { coverageGaps, coverageSummary } from './coverage.ts';
+export type { CoverageFacts, CoverageGap, CoverageInput } from './coverage.ts';

@@ -35,14 +35,15 @@ export function eventLinks(publicUrl: string, kernelId: number) {
       api: `${publicUrl}/v1/alerts/${id}`,
       dashboard: `${publicUrl}/#/alerts/${id}`,
     }),
-    module: (moduleBuildId: number) => ({
-      api: `${publicUrl}/v1/compat?${q({ kernel: kernelId, moduleBuild: moduleBuildId })}`,
-      dashboard: `${publicUrl}/#/compat?${q({ kernel: kernelId, moduleBuild: moduleBuildId })}`,
+    /** A module's verdict on the kernel (or on `onKernel`, for verdicts on another build of the pair). */
+    module: (moduleBuildId: number, onKernel = kernelId) => ({
+      api: `${publicUrl}/v1/compat?${q({ kernel: onKernel, moduleBuild: moduleBuildId })}`,
+      dashboard: `${publicUrl}/#/compat?${q({ kernel: onKernel, moduleBuild: moduleBuildId })}`,
     }),
-    /** A package's modules on the kernel: the API link lists exactly its rejected and corrupt ones. */
-    package: (name: string, version: string | null) => ({
-      api: `${publicUrl}/v1/compat?${q({ kernel: kernelId, package: name, version })}&btf=rejected&btf=corrupt`,
-      dashboard: `${publicUrl}/#/compat?${q({ kernel: kernelId, package: name, version })}`,
+    /** A package's modules on the kernel (or `onKernel`): the API link lists exactly its rejected and corrupt ones. */
+    package: (name: string, version: string | null, onKernel = kernelId) => ({
+      api: `${publicUrl}/v1/compat?${q({ kernel: onKernel, package: name, version })}&btf=rejected&btf=corrupt`,
+      dashboard: `${publicUrl}/#/compat?${q({ kernel: onKernel, package: name, version })}`,
     }),
   };
 }
@@ -64,24 +65,33 @@ interface StoredModule {
   name: string;
   package: string;
   version: string | null;
+  /** The kernel build the verdict is on. */
+  kernelId: number;
   btf: string;
   load: string;
   abi: string;
 }
 
 /**
- * The `alert.btf_break` event: the kernel build, every affected module build (up to ALERT_MODULES_SHOWN, then
- * `modulesOmitted` says how many more) with its verdicts, the packages they come from (complete), and API and
- * dashboard links to each of them.
+ * The `alert.btf_break` event of an in-place upload: the running build hosts stay on until they reboot, the
+ * upload they install, every affected module build (up to ALERT_MODULES_SHOWN, then `modulesOmitted` says how
+ * many more) with its verdicts, the packages they come from (complete), the first lines the kernel prints, and
+ * API and dashboard links to each of them (under `publicUrl`).
  */
 export function btfBreakEvent(
   alert: EventAlert,
   kernel: EventKernel,
-  links: ReturnType<typeof eventLinks>,
+  upload: EventKernel,
+  publicUrl: string,
 ): Record<string, unknown> {
+  const links = eventLinks(publicUrl, kernel.id);
   const modules = (alert.details.modules ?? []) as StoredModule[];
   const packages = (alert.details.packages ?? []) as AffectedPackage[];
   const source = alert.details.sourceKernelBuildId as number | null | undefined;
+  const part = (name: 'inTree' | 'outOfTree') => {
+    const p = (alert.details[name] ?? {}) as { affectedModules?: number; counts?: unknown; loads?: unknown };
+    return { affectedModules: p.affectedModules ?? 0, counts: p.counts ?? {}, loads: p.loads ?? {} };
+  };
   return {
     alert: {
       id: alert.id,
@@ -93,10 +103,18 @@ export function btfBreakEvent(
       createdAt: alert.createdAt.toISOString(),
     },
     kernel: { ...kernelFields(kernel), flavour: kernel.flavour, links: links.kernel },
+    upload: {
+      ...kernelFields(upload),
+      flavour: upload.flavour,
+      links: eventLinks(publicUrl, upload.id).kernel,
+    },
     sourceKernelId: source ?? null,
-    modules: modules.map((m) => ({ ...m, links: links.module(m.id) })),
+    inTree: part('inTree'),
+    outOfTree: part('outOfTree'),
+    firstLog: alert.details.firstLog ?? [],
+    modules: modules.map((m) => ({ ...m, links: links.module(m.id, m.kernelId) })),
     modulesOmitted: Math.max(0, alert.affectedModules - modules.length),
-    packages: packages.map((p) => ({ ...p, links: links.package(p.name, p.version) })),
+    packages: packages.map((p) => ({ ...p, links: links.package(p.name, p.version, p.kernelId) })),
     links: {
       alert: links.alert(alert.id),
       kernel: links.kernel,

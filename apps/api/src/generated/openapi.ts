@@ -265,6 +265,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the verdicts and alerts cannot tell yet, per kernel build, and why
+         * @description Every kernel build that lacks an input the verdicts or the alert rule need (its vmlinux BTF, its
+         *     upstream version, its config, its symbol CRCs), what cannot be told without it and what would bring it.
+         */
+        get: operations["getCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/matrix": {
         parameters: {
             query?: never;
@@ -602,6 +623,23 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        CoverageGap: {
+            /** @enum {string} */
+            input: "btf" | "kernel-version" | "config" | "crcs";
+            /** @description What cannot be told without this input */
+            effect: string;
+            /** @description Why it is missing and what would bring it */
+            why: string;
+        };
+        /**
+         * @description How many kernel builds have everything the verdicts and the alert rule need. While `complete` is below
+         *     `kernels`, an absence of alerts is not an all-clear: `summary` says what is missing for how many builds.
+         */
+        CoverageSummary: {
+            kernels: number;
+            complete: number;
+            summary: string[];
         };
         ModuleRef: {
             id: number;
@@ -1391,6 +1429,7 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["Alert"][];
                         nextCursor: string | null;
+                        coverage: components["schemas"]["CoverageSummary"];
                     };
                 };
             };
@@ -1423,6 +1462,48 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCoverage: {
+        parameters: {
+            query?: {
+                distro?: string;
+                arch?: string;
+                suite?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Coverage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        kernels: number;
+                        complete: number;
+                        summary: string[];
+                        gaps: {
+                            kernel: {
+                                id: number;
+                                distro: string;
+                                release: string;
+                                version: string;
+                                arch: string;
+                            };
+                            missing: components["schemas"]["CoverageGap"][];
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

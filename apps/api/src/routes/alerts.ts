@@ -1,6 +1,7 @@
 import { getAlert, getKernel, listAlerts } from '@btfwatch/db';
 import { notFound } from '../errors.ts';
 import { alertView, cursorValue, nextCursor } from '../views.ts';
+import { coverage } from './coverage.ts';
 import type { Handlers } from './types.ts';
 
 export const alertHandlers = {
@@ -16,9 +17,12 @@ export const alertHandlers = {
     });
     const kernels = new Map<number, Awaited<ReturnType<typeof getKernel>>>();
     for (const id of new Set(rows.map((r) => r.kernelBuildId))) kernels.set(id, await getKernel(db, id));
+    // No alert is an all-clear only where every build has what the rule needs: say where it does not.
+    const { kernels: total, complete, summary } = await coverage(db);
     return {
       items: rows.map((a) => alertView(a, kernels.get(a.kernelBuildId))),
       nextCursor: nextCursor(rows, q.limit, (a) => a.id),
+      coverage: { kernels: total, complete, summary },
     };
   },
 

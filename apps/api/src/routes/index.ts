@@ -4,6 +4,7 @@ import { securityHook, type SecurityRequirement } from '../plugins/auth.ts';
 import { alertHandlers } from './alerts.ts';
 import { btfHandlers } from './btf.ts';
 import { compatHandlers } from './compat.ts';
+import { coverageHandlers } from './coverage.ts';
 import { jobHandlers } from './jobs.ts';
 import { kernelHandlers } from './kernels.ts';
 import { mirrorHandlers } from './mirrors.ts';
@@ -22,6 +23,7 @@ export function routeHandlers(): Handlers {
     ...matrixHandlers,
     ...webhookHandlers,
     ...compatHandlers,
+    ...coverageHandlers,
     ...btfHandlers,
   };
 }

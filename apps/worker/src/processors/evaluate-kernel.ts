@@ -1,8 +1,16 @@
-import { alertRecords, btfBreakAlerts } from '@btfwatch/compat';
-import { getKernel, markEvaluated, raiseAlerts, upsertVerdicts } from '@btfwatch/db';
+import { isInPlaceUpload, uploadBreakAlert } from '@btfwatch/compat';
+import {
+  getKernel,
+  lockAlertPair,
+  markEvaluated,
+  sameReleaseBuilds,
+  uploadBreakCandidates,
+  upsertAlert,
+  upsertVerdicts,
+} from '@btfwatch/db';
 import { kernelVerdicts, type Evaluator } from '@btfwatch/evaluate';
 import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
-import { btfBreakEvent, eventLinks } from '@btfwatch/webhooks';
+import { btfBreakEvent } from '@btfwatch/webhooks';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
@@ -12,8 +20,9 @@ export interface EvaluateDeps extends ProcessorDeps {
 }
 
 /**
- * Verdicts for every module build that matters to one kernel build, then the alert rule: modules an
- * ABI-compatible upload keeps loading whose BTF it breaks. Alerts are raised once per (kernel, cause).
+ * Verdicts for every module build that matters to one kernel build, then the alert rule (DESIGN §2): for each
+ * in-place upload U of a running build K this kernel is one of, what hosts running K get from U's modules and
+ * which out-of-tree modules built for K break on U. One alert per (K, U), raised once and kept current.
  */
 export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate-kernel'> {
   return async (job) => {
@@ -34,38 +43,38 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
     );
     if ('handedOverTo' in computed)
       return { skipped: 'inputs changed since queued', by: computed.handedOverTo };
-    const { relevant, verdicts } = computed;
+    const { verdicts } = computed;
     // Another job computes from newer inputs: leave the verdicts and alerts to it.
     const newer = await computed.supersededBy();
     if (newer) return { skipped: 'inputs changed while evaluating', by: newer };
-    const drafts = btfBreakAlerts(
-      kernel.id,
-      verdicts.map((v) => ({
-        moduleBuildId: v.module.id,
-        moduleName: v.module.name,
-        packageName: v.module.packageName,
-        sourceKernelBuildId: v.module.kernelBuildId,
-        btf: v.row.btf,
-        abi: v.row.abi,
-        load: v.row.load,
-      })),
-    );
-    const previousById = new Map(relevant.previous.map((k) => [k.id, k]));
-    const versionOf = new Map(verdicts.map((v) => [v.module.id, v.module.packageVersion]));
-    const links = eventLinks(deps.config.publicUrl, kernel.id);
+    const others = await sameReleaseBuilds(db, kernel);
+    // The pairs this kernel is part of: as the running build K (newer uploads of its release) and as the
+    // upload U (older builds of its release that hosts run when they install it).
+    const pairs = [
+      ...others.filter((u) => isInPlaceUpload(u, kernel)).map((u) => ({ running: kernel, upload: u })),
+      ...others.filter((k) => isInPlaceUpload(kernel, k)).map((k) => ({ running: k, upload: kernel })),
+    ];
     const { raised, deliveries } = await db.transaction(async (tx) => {
       await upsertVerdicts(
         tx,
         verdicts.map((v) => v.row),
       );
       await markEvaluated(tx, kernel.id, deps.now());
-      const raised = await raiseAlerts(tx, alertRecords(kernel, drafts, previousById, versionOf));
-      // The outbox: deliveries commit with the alerts they announce, or not at all.
+      const raised = [];
       const deliveries = [];
-      for (const alert of raised)
-        deliveries.push(
-          ...(await recordEvent(tx, deps.now(), 'alert.btf_break', btfBreakEvent(alert, kernel, links))),
-        );
+      for (const { running, upload } of pairs) {
+        // Whichever of the pair's two evaluations commits second sees the first one's verdicts.
+        await lockAlertPair(tx, running.id, upload.id);
+        const found = await uploadBreakCandidates(tx, running, upload);
+        const record = uploadBreakAlert(running, upload, found.inTree, found.outOfTree);
+        if (!record) continue;
+        const { alert, created } = await upsertAlert(tx, record);
+        if (!created) continue;
+        raised.push(alert);
+        // The outbox: deliveries commit with the alerts they announce, or not at all.
+        const event = btfBreakEvent(alert, running, upload, deps.config.publicUrl);
+        deliveries.push(...(await recordEvent(tx, deps.now(), 'alert.btf_break', event)));
+      }
       return { raised, deliveries };
     });
     await queueDeliveries(webhookDeps(deps), deliveries);

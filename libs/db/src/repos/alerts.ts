@@ -1,6 +1,7 @@
-import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { AlertCandidate } from '@btfwatch/compat';
 import type { Executor } from '../database.ts';
-import { alerts, type Alert } from '../schema/index.ts';
+import { alerts, moduleBuilds, packages, verdicts, type Alert } from '../schema/index.ts';
 
 /** Inserts alerts not raised before for (kernel, cause); returns only the new ones. */
 export async function raiseAlerts(db: Executor, rows: Array<typeof alerts.$inferInsert>): Promise<Alert[]> {
@@ -33,4 +34,87 @@ export async function listAlerts(db: Executor, f: AlertFilter): Promise<Alert[]>
 export async function getAlert(db: Executor, id: number): Promise<Alert | undefined> {
   const [row] = await db.select().from(alerts).where(eq(alerts.id, id));
   return row;
+}
+
+/**
+ * Serialises, until the transaction ends, everyone deciding the alert of one (running build, upload) pair: the
+ * second evaluation to get here sees the verdicts the first one committed.
+ */
+export async function lockAlertPair(tx: Executor, runningId: number, uploadId: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${runningId}::int, ${uploadId}::int)`);
+}
+
+/** Inserts the alert, or updates the one stored for its (kernel, cause); `created` says which. */
+export async function upsertAlert(
+  tx: Executor,
+  row: typeof alerts.$inferInsert,
+): Promise<{ alert: Alert; created: boolean }> {
+  const [inserted] = await tx.insert(alerts).values(row).onConflictDoNothing().returning();
+  if (inserted) return { alert: inserted, created: true };
+  const [updated] = await tx
+    .update(alerts)
+    .set({
+      severity: row.severity,
+      summary: row.summary,
+      affectedModules: row.affectedModules,
+      details: row.details,
+    })
+    .where(and(eq(alerts.kernelBuildId, row.kernelBuildId), eq(alerts.cause, row.cause)))
+    .returning();
+  return { alert: updated!, created: false };
+}
+
+const BREAKS = sql`${verdicts.abi} = 'compatible' and ${verdicts.btf} in ('rejected', 'corrupt')`;
+
+async function candidates(tx: Executor, kernelBuildId: number, where: SQL): Promise<AlertCandidate[]> {
+  const rows = await tx
+    .select({
+      moduleBuildId: verdicts.moduleBuildId,
+      moduleName: moduleBuilds.name,
+      packageName: packages.name,
+      packageVersion: packages.version,
+      btf: verdicts.btf,
+      abi: verdicts.abi,
+      load: verdicts.load,
+      kernelLog: sql<string[]>`coalesce(${verdicts.evidence} -> 'kernelLog', '[]'::jsonb)`,
+    })
+    .from(verdicts)
+    .innerJoin(moduleBuilds, eq(moduleBuilds.id, verdicts.moduleBuildId))
+    .innerJoin(packages, eq(packages.sha256, moduleBuilds.packageSha256))
+    .where(and(eq(verdicts.kernelBuildId, kernelBuildId), BREAKS, where))
+    .orderBy(verdicts.moduleBuildId);
+  return rows.map((r) => ({ ...r, kernelBuildId }));
+}
+
+/**
+ * What the alert of (running K, upload U) rests on: U's in-tree modules that break on K, and the separate module
+ * packages built against K's base that break on U.
+ */
+export async function uploadBreakCandidates(
+  tx: Executor,
+  running: { id: number; baseBtfSha256: string | null },
+  upload: { id: number },
+): Promise<{ inTree: AlertCandidate[]; outOfTree: AlertCandidate[] }> {
+  const inTree = await candidates(tx, running.id, eq(moduleBuilds.kernelBuildId, upload.id));
+  const outOfTree = running.baseBtfSha256
+    ? await candidates(
+        tx,
+        upload.id,
+        and(isNull(moduleBuilds.kernelBuildId), eq(moduleBuilds.buildBaseSha256, running.baseBtfSha256))!,
+      )
+    : [];
+  return { inTree, outOfTree };
+}
+
+/** The alerts on these kernel builds whose cause is one of `causes`. */
+export async function alertsByCause(
+  tx: Executor,
+  kernelBuildIds: number[],
+  causes: string[],
+): Promise<Alert[]> {
+  if (kernelBuildIds.length === 0 || causes.length === 0) return [];
+  return tx
+    .select()
+    .from(alerts)
+    .where(and(inArray(alerts.kernelBuildId, kernelBuildIds), inArray(alerts.cause, causes)));
 }

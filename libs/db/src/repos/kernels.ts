@@ -241,3 +241,37 @@ export async function kernelsByPackageName(
 export async function markEvaluated(db: Executor, kernelBuildId: number, at: Date): Promise<void> {
   await db.update(kernelBuilds).set({ evaluatedAt: at }).where(eq(kernelBuilds.id, kernelBuildId));
 }
+
+/** Other builds of the same distro, arch and release string with a base BTF: in-place uploads of one another. */
+export async function sameReleaseBuilds(db: Executor, kernel: KernelBuild): Promise<KernelBuild[]> {
+  return db
+    .select()
+    .from(kernelBuilds)
+    .where(
+      and(
+        eq(kernelBuilds.distro, kernel.distro),
+        eq(kernelBuilds.arch, kernel.arch),
+        eq(kernelBuilds.release, kernel.release),
+        ne(kernelBuilds.id, kernel.id),
+        sql`${kernelBuilds.baseBtfSha256} is not null`,
+      ),
+    )
+    .orderBy(kernelBuilds.id);
+}
+
+/** Kernel builds with what coverage reads: whether any of their packages carried exported CRCs. */
+export async function kernelsWithExports(
+  db: Executor,
+  f: KernelFilter = {},
+): Promise<Array<KernelBuild & { imageExports: boolean }>> {
+  const c = filterConditions(f);
+  const rows = await db
+    .select({
+      kernel: kernelBuilds,
+      imageExports: sql<boolean>`exists (select 1 from ${kernelPackages} where ${kernelPackages.kernelBuildId} = ${kernelBuilds.id} and ${kernelPackages.exportsSha256} is not null)`,
+    })
+    .from(kernelBuilds)
+    .where(c.length ? and(...c) : undefined)
+    .orderBy(desc(kernelBuilds.id));
+  return rows.map((r) => ({ ...r.kernel, imageExports: Boolean(r.imageExports) }));
+}
