@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from '../args.ts';
 import { aptConfigValue, parseAptHookInput, type AptHookInput } from '../apt-hook-input.ts';
@@ -165,7 +165,9 @@ export async function guard(argv: string[]): Promise<number> {
     config: values['booted-config'],
     kernelVersion: kernelVersionOption(values['booted-kernel-version']),
   };
-  if (!hook)
+  if (!hook) {
+    const missing = positionals.filter((file) => !existsSync(file));
+    if (missing.length) throw new UsageError(`guard: no such file: ${missing.join(', ')}`);
     return check(
       values,
       sources,
@@ -173,6 +175,7 @@ export async function guard(argv: string[]): Promise<number> {
       null,
       null,
     );
+  }
   // A hook never blocks on its own failure: only a verdict refuses.
   try {
     const apt = hook === 'apt' ? readHookInput() : null;
