@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { RELEASES, btfFixture, moduleElf, moduleNames, vmlinuxBtf } from './fixtures.ts';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { RELEASES, btfFixture, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from './fixtures.ts';
 import { buildKernelDebs, vmlinuzWithBtf } from './kernel-builds.ts';
 import { buildDeb, buildRpm } from './mirror-server/index.ts';
 
@@ -147,4 +149,64 @@ export function installedVersion(statusFile: string, name: string): string | nul
     },
   );
   return out || null;
+}
+
+/** Bumped whenever buildRealUpload changes what it builds, so cached copies are rebuilt. */
+const REAL_UPLOAD_RECIPE = 1;
+
+/**
+ * U from a whole real package: 6.1.0-55's linux-image .deb (every module, its vmlinuz, config and
+ * System.map) repacked under K's release string and package name with U_VERSION — an upload that reuses
+ * the running build's release. Maintainer scripts are left out (nothing here may run them). Built once
+ * into the cache (${BTFWATCH_CACHE:-~/.cache/btfwatch}/guard), zstd-compressed (xz -6 takes minutes).
+ */
+export function buildRealUpload(from55: string): string {
+  const cacheRoot = join(process.env.BTFWATCH_CACHE ?? join(homedir(), '.cache', 'btfwatch'), 'guard');
+  const key = `${basename(from55, '.deb')}-as-${K_RELEASE}-r${REAL_UPLOAD_RECIPE}`;
+  const out = join(cacheRoot, `${key}.deb`);
+  if (existsSync(out)) return out;
+  const from = RELEASES.bookworm55;
+  const scratch = join(cacheRoot, `.${key}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(scratch, { recursive: true });
+  try {
+    const tree = join(scratch, 'tree');
+    execFileSync('dpkg-deb', ['-R', from55, tree]);
+    for (const script of ['preinst', 'postinst', 'prerm', 'postrm'])
+      rmSync(join(tree, 'DEBIAN', script), { force: true });
+    renameSync(join(tree, 'lib/modules', from), join(tree, 'lib/modules', K_RELEASE));
+    for (const name of readdirSync(join(tree, 'boot')))
+      renameSync(join(tree, 'boot', name), join(tree, 'boot', name.replace(from, K_RELEASE)));
+    const md5sums = join(tree, 'DEBIAN/md5sums');
+    writeFileSync(
+      md5sums,
+      readFileSync(md5sums, 'utf8')
+        .replaceAll(`/${from}/`, `/${K_RELEASE}/`)
+        .replaceAll(`-${from}\n`, `-${K_RELEASE}\n`),
+    );
+    const control = join(tree, 'DEBIAN/control');
+    writeFileSync(
+      control,
+      readFileSync(control, 'utf8')
+        .replace(/^Package: .*$/m, `Package: ${IMAGE_PACKAGE}`)
+        .replace(/^Version: .*$/m, `Version: ${U_VERSION}`)
+        .replaceAll(from, K_RELEASE),
+    );
+    const built = join(scratch, 'u.deb');
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Zzstd', '-z3', '--build', tree, built], {
+      stdio: 'ignore',
+    });
+    mkdirSync(cacheRoot, { recursive: true });
+    renameSync(built, out);
+    return out;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A pinned real package from test/fixtures/fetch-packages.sh (downloaded once into the cache). */
+export function pinnedPackage(name: string): string {
+  const out = execFileSync(join(fixturesDir, 'fetch-packages.sh'), [name], { encoding: 'utf8' });
+  const path = out.trim().split('\n').at(-1);
+  if (!path || !existsSync(path)) throw new Error(`fetch-packages.sh ${name}: no package`);
+  return path;
 }
