@@ -157,7 +157,7 @@ function verdictSummary(r: GuardReport): string {
   const release = r.kernel.release;
   const parts = [
     c.breaks ? `${plural(c.breaks, 'module')} would fail to load or load wrong BTF` : '',
-    c['loses-btf'] ? `${plural(c['loses-btf'], 'module')} would load without BTF` : '',
+    c['loses-btf'] ? `${plural(c['loses-btf'], 'module')} would lose their BTF` : '',
     c.unjudged ? `${c.unjudged} could not be judged` : '',
   ].filter(Boolean);
   const what = parts.join('; ');
@@ -174,7 +174,7 @@ function verdictSummary(r: GuardReport): string {
       const judged = r.verdicts.length;
       const note = c.unjudged ? ` (${c.unjudged} could not be judged)` : '';
       return judged
-        ? `OK: the ${plural(judged, 'module')} this installs for the running kernel ${release} keep loading with their BTF${note}.`
+        ? `OK: the ${plural(judged, 'module')} this installs for the running kernel ${release} keep their BTF${note}.`
         : `OK: nothing here installs modules for the running kernel ${release}.`;
     }
   }

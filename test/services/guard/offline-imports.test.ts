@@ -1,32 +1,35 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeArgs } from '../../support/cli.ts';
-import { RELEASES, modulePath, repoRoot } from '../../support/fixtures.ts';
-import { bootedArgs, buildGuardDebs, writeGuardHost, type GuardHost } from '../../support/guard.ts';
+import {
+  IMAGE_PACKAGE,
+  K_VERSION,
+  U_VERSION,
+  bootedArgs,
+  buildGuardDebs,
+  writeGuardHost,
+  type GuardHost,
+} from '../../support/guard.ts';
 import { tempDir } from '../../support/services.ts';
 
-// guard runs inside apt and dnf on every install: it must start without the service's stack.
-const FORBIDDEN = ['fastify', 'bullmq', 'ioredis', 'pg', '@electric-sql/pglite', 'drizzle-orm'];
-const FORBIDDEN_OURS = [
-  'apps/worker/',
-  'apps/api/',
-  'libs/db/',
-  'libs/jobs/',
-  'libs/evaluate/',
-  'libs/outbox/',
+// guard runs inside apt and dnf on every install: a whole check (reading a package, judging its modules,
+// the report) loads none of the service's stack. Every module URL the CLI process resolves is recorded
+// (test/support/imports) and searched; test/unit/cli/light-commands.test.ts does the same for --help.
+const SERVICE_STACK = [
+  '/node_modules/fastify/',
+  '/node_modules/bullmq/',
+  '/node_modules/ioredis/',
+  '/node_modules/pg/',
+  '/node_modules/@electric-sql/pglite/',
+  '/node_modules/drizzle-orm/',
+  '/apps/api/',
+  '/apps/worker/',
+  '/libs/db/',
 ];
-
-// Registered before the CLI loads: reports every module URL the CLI resolves, on stderr.
-const tracer = `data:text/javascript,${encodeURIComponent(`
-import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(`
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  process.stderr.write('RESOLVED ' + result.url + '\\n');
-  return result;
-}`)}));`)}`;
+const recorder = new URL('../../support/imports/record.mjs', import.meta.url).pathname;
 
 const work = tempDir('btfwatch-guard-imports-');
 let host: GuardHost;
@@ -37,60 +40,33 @@ before(async () => {
 });
 after(() => work.remove());
 
-function loaded(args: string[]): { status: number | null; urls: string[]; stdout: string } {
-  const [conditions, importFlag, tsx, entry] = nodeArgs;
-  const res = spawnSync(
-    process.execPath,
-    [conditions!, importFlag!, tsx!, '--import', tracer, entry!, ...args],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    },
-  );
-  const urls = res.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('RESOLVED '))
-    .map((l) => l.slice('RESOLVED '.length));
-  return { status: res.status, urls, stdout: res.stdout };
+function loadedBy(args: string[], input?: string) {
+  const file = join(work.path, `imports-${args[1] ?? 'x'}.txt`);
+  writeFileSync(file, '');
+  const r = spawnSync(process.execPath, ['--import', recorder, ...nodeArgs, ...args], {
+    env: { ...process.env, BTFWATCH_RECORD_IMPORTS: file },
+    encoding: 'utf8',
+    input,
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, urls: readFileSync(file, 'utf8').split('\n').filter(Boolean) };
 }
 
-function offenders(urls: string[]): string[] {
-  return urls.filter(
-    (url) =>
-      FORBIDDEN.some((p) => url.includes(`/node_modules/${p}/`)) ||
-      FORBIDDEN_OURS.some((p) => url.startsWith(`file://${repoRoot}${p}`)),
-  );
-}
-
-test('guard, check and inspect load neither the worker nor fastify, bullmq, ioredis, pg or PGlite', () => {
-  const runs = {
-    guard: loaded(['guard', ...bootedArgs(host, host.strictConfig), u]),
-    check: loaded([
-      'check',
-      '--kernel',
-      host.btf,
-      '--kernel-version',
-      '6.1.192',
-      modulePath(RELEASES.bookworm55, 'overlay.ko'),
-    ]),
-    inspect: loaded(['inspect', host.btf]),
-  };
-  assert.equal(runs.guard.status, 1, runs.guard.stdout);
-  assert.match(runs.guard.stdout, /^REFUSED: /m, 'the traced run did the whole check');
-  assert.equal(runs.check.status, 1, runs.check.stdout);
-  assert.match(runs.check.stdout, /overlay\.ko\.xz: rejected/);
-  for (const [command, run] of Object.entries(runs)) {
+test('a whole guard run, by hand or as apt’s hook, loads none of fastify, bullmq, ioredis, pg, PGlite or the worker', () => {
+  const byHand = loadedBy(['guard', ...bootedArgs(host, host.strictConfig), u]);
+  const input = `VERSION 3\n\n${IMAGE_PACKAGE} ${K_VERSION} amd64 same < ${U_VERSION} amd64 same ${u}\n`;
+  const hook = loadedBy(['guard', '--apt-hook', ...bootedArgs(host, host.strictConfig)], input);
+  for (const [how, run] of Object.entries({ byHand, hook })) {
+    assert.equal(run.status, 1, `${how}: ${run.stdout}`);
+    assert.match(run.stdout, /^REFUSED: 12 modules/m, `${how}: the recorded run did the whole check`);
     assert.ok(
-      run.urls.some((url) => url.includes('/libs/compat/')),
-      `${command}: the tracer saw the CLI load`,
+      run.urls.some((url) => url.endsWith('/libs/pkg/src/extract.ts')),
+      `${how}: recorded the reads`,
     );
-    assert.deepEqual(offenders(run.urls), [], command);
+    assert.deepEqual(
+      run.urls.filter((url) => SERVICE_STACK.some((s) => url.includes(s))),
+      [],
+      how,
+    );
   }
-  // The tracer does catch the service stack where it is loaded.
-  const scan = loaded(['scan', '--help']);
-  assert.ok(
-    offenders(scan.urls).some((url) => url.includes('/apps/worker/')),
-    'scan loads the worker',
-  );
 });

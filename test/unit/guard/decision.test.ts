@@ -15,6 +15,11 @@ test('outcome: fails or corrupt breaks; rejected but loading loses BTF; unverifi
   assert.equal(moduleOutcome({ btf: 'absent', load: 'loads-without-btf' }), 'ok', 'no BTF to lose');
   for (const btf of ['identical', 'equivalent', 'relocated'] as const)
     assert.equal(moduleOutcome({ btf, load: 'loads-with-btf' }), 'ok');
+  // Load unknown (offline: the kernel's CRCs are not known): the BTF verdict still tells what breaks.
+  assert.equal(moduleOutcome({ btf: 'corrupt', load: 'unknown' }), 'breaks');
+  assert.equal(moduleOutcome({ btf: 'rejected', load: 'unknown' }), 'loses-btf');
+  assert.equal(moduleOutcome({ btf: 'identical', load: 'unknown' }), 'ok');
+  assert.equal(moduleOutcome({ btf: 'unverified', load: 'unknown' }), 'unjudged');
 });
 
 const v = (outcome: ModuleVerdict['outcome'], path = `/lib/modules/r/${outcome}.ko`): ModuleVerdict => ({
