@@ -111,10 +111,24 @@ async function installApt(options: InstallOptions): Promise<Installed> {
   const paths = aptPaths(options.root);
   checkPlainPath(paths.wrapper);
   const command = [...selfCommand(), '--apt-hook', ...options.guardArgs];
+  const [node, ...rest] = command;
+  const script = rest.find((a) => !a.startsWith('-') && !a.startsWith('file:') && a.startsWith('/'));
+  // apt stops on any non-zero exit: only guard's refusal (1) may stop it. A btfwatch that is gone or
+  // crashed cannot judge, and says so instead.
   const wrapper = `#!/bin/sh
 # Written by \`${MARKER} apt\`; \`btfwatch guard --uninstall apt\` removes it.
 # apt runs this before dpkg (DPkg::Pre-Install-Pkgs, protocol version 3 on stdin).
-exec ${command.map(sh).join(' ')}
+if [ ! -x ${sh(node!)} ] || [ ! -e ${sh(script ?? node!)} ]; then
+  printf '%s\\n' ${sh(`btfwatch guard: ${node}${script ? ` or ${script}` : ''} is gone: not checking (btfwatch guard --uninstall apt, or delete ${paths.conf})`)} >&2
+  exit 0
+fi
+${command.map(sh).join(' ')}
+status=$?
+if [ "$status" -gt 1 ]; then
+  echo "btfwatch guard: exited with status $status: could not judge; not blocking" >&2
+  exit 0
+fi
+exit "$status"
 `;
   const conf = `// Written by \`${MARKER} apt\`; \`btfwatch guard --uninstall apt\` removes it.
 // Before dpkg unpacks anything, btfwatch predicts what the booted kernel does with the modules the

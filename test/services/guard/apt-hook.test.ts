@@ -118,6 +118,12 @@ test('--install apt writes the conf and hook (protocol 3), refuses to overwrite 
   const run = spawnSync('/bin/sh', ['-c', wrapper], { cwd: '/', input: v3(u), encoding: 'utf8' });
   assert.equal(run.status, 1, run.stderr);
   assert.match(run.stdout, /^REFUSED: /m, 'policy strict refuses even with MODULE_ALLOW_BTF_MISMATCH=y');
+  // Only a refusal may stop apt: a btfwatch that is gone since cannot judge, and says so.
+  const stale = join(root, 'stale-apt-guard');
+  writeFileSync(stale, script.replaceAll(`'${process.execPath}'`, "'/nonexistent/node'"), { mode: 0o755 });
+  const gone = spawnSync('/bin/sh', ['-c', stale], { input: v3(u), encoding: 'utf8' });
+  assert.equal(gone.status, 0, gone.stdout + gone.stderr);
+  assert.match(gone.stderr, /^btfwatch guard: .* is gone: not checking \(btfwatch guard --uninstall apt/m);
 
   const foreign = join(work.path, 'foreign-root');
   const foreignConf = join(foreign, 'etc/apt/apt.conf.d/80btfwatch-guard');
