@@ -4,6 +4,7 @@ import { ConfigError } from '@btfwatch/config';
 import { ElfError } from '@btfwatch/elf/errors';
 import { MirrorError } from '@btfwatch/mirror/errors';
 import { PkgError } from '@btfwatch/pkg/errors';
+import { GuardError } from './guard-errors.ts';
 import { UsageError } from './usage.ts';
 
 /** One clear line on stderr and a non-zero exit for configuration and usage errors; stack traces otherwise. */
@@ -18,7 +19,8 @@ export function reportFatal(err: unknown): number {
     err instanceof BtfError ||
     err instanceof ElfError ||
     err instanceof CompatError ||
-    err instanceof MirrorError
+    err instanceof MirrorError ||
+    err instanceof GuardError
   ) {
     process.stderr.write(`btfwatch: ${err.message} (${err.code})\n`);
     return 1;

@@ -2,7 +2,7 @@ import { reportFatal } from './fatal.ts';
 import { UsageError } from './usage.ts';
 import { version } from './version.ts';
 
-// Commands are loaded when they run: `btfwatch --help`, `inspect` and `check` never load the service's
+// Commands are loaded when they run: `btfwatch --help`, `inspect`, `check` and `guard` never load the service's
 // stack (fastify, BullMQ, ioredis, pg, PGlite).
 
 function help(text: string): number {
@@ -20,11 +20,14 @@ usage:
   btfwatch scan --apt URL --suite S   one-shot mirror scan into the configured database (see btfwatch scan --help)
   btfwatch inspect FILE               summarise or dump (--types) the BTF of a vmlinuz, vmlinux or module
   btfwatch check --kernel FILE MOD... predict what a kernel does with modules' BTF (or --api URL on a host)
+  btfwatch guard PKG...               before installing kernel packages: refuse what would break the booted
+                                      kernel's modules (--install apt|dnf hooks it into the package manager)
 
 environment: PORT HOST DATA_DIR DATABASE_URL REDIS_URL BTFWATCH_ADMIN_TOKEN BTFWATCH_READ_TOKEN LOG_LEVEL
   BTFWATCH_UPLOAD_LIMIT BTFWATCH_RATE_LIMIT BTFWATCH_WORKER_CONCURRENCY BTFWATCH_SCAN_INTERVAL
   BTFWATCH_PUBLIC_URL BTFWATCH_WEBHOOK_ALLOW
-  check --api: BTFWATCH_TOKEN (bearer token for the service)
+  check --api, guard --api: BTFWATCH_TOKEN (bearer token for the service)
+  guard: BTFWATCH_GUARD_POLICY BTFWATCH_GUARD_FORCE
 `;
 
 const SERVICE_USAGE: Record<string, string> = {
@@ -82,6 +85,11 @@ export async function main(argv: string[]): Promise<number> {
       const { CHECK_USAGE, check } = await import('./commands/check.ts');
       if (wantsHelp) return help(CHECK_USAGE);
       return check(rest);
+    }
+    case 'guard': {
+      const { GUARD_USAGE, guard } = await import('./commands/guard.ts');
+      if (wantsHelp) return help(GUARD_USAGE);
+      return guard(rest);
     }
     case undefined:
     case 'help':

@@ -5,7 +5,7 @@ export { PermanentJobError, RETRY, backoffDelay, isPermanent } from './queue/typ
 export { buildProcessors, buildProcessorSet, webhookDeps } from './processors/index.ts';
 export type { BuiltProcessors, ProcessorDeps } from './processors/index.ts';
 export { deliverWebhookProcessor } from './webhooks/deliveries.ts';
-export { extractPackage, extractPackageStream } from './ingest/extract.ts';
-export type { ExtractedModule, ExtractedPackage, KernelPart } from './ingest/extract.ts';
+export { extractPackage, extractPackageStream } from '@btfwatch/pkg';
+export type { ExtractedModule, ExtractedPackage, KernelPart } from '@btfwatch/pkg';
 export { DEFAULT_DELIVERY_GRACE_MS, queueDueScans, startScheduler, sweepDeliveries } from './scheduler.ts';
 export type { SchedulerOptions } from './scheduler.ts';

@@ -30,3 +30,5 @@ export {
   PkgUsageError,
   type PkgErrorCode,
 } from './errors.ts';
+export { extractPackage, extractPackageStream } from './extract.ts';
+export type { ExtractedModule, ExtractedPackage, ExtractProgress, KernelPart } from './extract.ts';

@@ -1,4 +1,4 @@
-// The offline commands answer at once: `btfwatch --help`, `inspect` and `check` never load the service
+// The offline commands answer at once: `btfwatch --help`, `inspect`, `check` and `guard` never load the service
 // stack. Every module the CLI process resolves is recorded (test/support/imports) and searched for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,7 +58,7 @@ function assertLight(args: string[], expectedStatus: number) {
 
 test('btfwatch --help and every command --help load none of fastify, bullmq, ioredis, pg, PGlite', () => {
   assertLight(['--help'], 0);
-  for (const command of ['check', 'inspect', 'serve', 'api', 'worker', 'migrate'])
+  for (const command of ['check', 'inspect', 'guard', 'serve', 'api', 'worker', 'migrate'])
     assertLight([command, '--help'], 0);
 });
 

@@ -29,7 +29,7 @@ import {
 } from '@btfwatch/db';
 import type { IngestPackagePayload } from '@btfwatch/jobs';
 import type { ModuleReach } from '@btfwatch/evaluate';
-import type { ExtractedPackage } from './extract.ts';
+import type { ExtractedPackage } from '@btfwatch/pkg';
 
 export interface StoredPackage<T = undefined> {
   kernels: KernelBuild[];

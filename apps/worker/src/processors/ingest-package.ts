@@ -11,12 +11,11 @@ import {
   type KernelBuild,
 } from '@btfwatch/db';
 import { MirrorError, type Downloader } from '@btfwatch/mirror';
-import { PkgError } from '@btfwatch/pkg';
+import { PkgError, extractPackageStream } from '@btfwatch/pkg';
 import { kernelsAffected, queueEvaluations } from '@btfwatch/evaluate';
 import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
 import { kernelIngestedEvent } from '@btfwatch/webhooks';
 import { downloadAndRead, type ScratchDownload } from '../ingest/download.ts';
-import { extractPackageStream } from '../ingest/extract.ts';
 import { storePackage } from '../ingest/store.ts';
 import { PermanentJobError, type Processor } from '../queue/types.ts';
 import type { ProcessorDeps } from './index.ts';

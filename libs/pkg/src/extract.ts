@@ -3,7 +3,11 @@ import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { readModuleFacts, readVmlinuxBtf, readVmlinuxExports, type ModuleFacts } from '@btfwatch/compat';
 import type { ExportedCrc } from '@btfwatch/elf';
-import { decompressModule, extractVmlinux, readDeb, readRpm, type PickedFile } from '@btfwatch/pkg';
+import { readDeb } from './deb.ts';
+import { decompressModule } from './module.ts';
+import type { PickedFile } from './pick.ts';
+import { readRpm } from './rpm.ts';
+import { extractVmlinux } from './vmlinuz.ts';
 
 /** Kernel-wide files one package carries for one release. */
 export interface KernelPart {
