@@ -135,7 +135,14 @@ test(
       assert.deepEqual(types, ['kernel.ingested', 'kernel.ingested', 'scan.failed']);
       const ingested = before
         .filter((d) => d.body.type === 'kernel.ingested')
-        .map((d) => d.body.data as { kernel: { release: string; baseBtfSha256: string } });
+        .map(
+          (d) => d.body.data as { kernel: { release: string; baseBtfSha256: string }; missing: unknown[] },
+        );
+      // Image packages carry their config and CRCs: nothing is missing for their verdicts and alerts.
+      assert.deepEqual(
+        ingested.map((d) => d.missing),
+        [[], []],
+      );
       assert.deepEqual(ingested.map((d) => d.kernel.release).sort(), [
         RELEASES.bookworm56,
         RELEASES.bookworm56,

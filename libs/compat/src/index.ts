@@ -9,7 +9,7 @@ export type { BtfVerdict, LoadPrediction, LoadVerdict } from './load.ts';
 export { crossCheckExports, diffSymvers, formatModuleSymvers, parseModuleSymvers } from './symvers.ts';
 export type { CrcChange, ExportedSymbol, ExportsCrossCheck } from './symvers.ts';
 export { compareDebianVersions } from './versions.ts';
-export { readModuleFacts, readVmlinuxBtf, readVmlinuxExports } from './module-facts.ts';
+export { readModuleFacts, readVmlinuxBtf, readVmlinuxExports, vermagicFromImage } from './module-facts.ts';
 export type { ModuleFacts } from './module-facts.ts';
 export {
   kernelVersionFromBanner,

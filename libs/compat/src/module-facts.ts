@@ -76,3 +76,21 @@ export function readVmlinuxBtf(vmlinuxElf: Uint8Array): Uint8Array | null {
     throw err;
   }
 }
+
+/**
+ * The vermagic string a vmlinux compiled in (kernel/module: `vermagic[] = VERMAGIC_STRING`, what it compares a
+ * module's against): the one NUL-terminated string that starts with its release and names `mod_unload`. Null
+ * when there is not exactly one.
+ */
+export function vermagicFromImage(vmlinux: Uint8Array, release: string): string | null {
+  const bytes = Buffer.from(vmlinux.buffer, vmlinux.byteOffset, vmlinux.byteLength);
+  const needle = Buffer.from(`\0${release} `, 'latin1');
+  const found = new Set<string>();
+  for (let at = bytes.indexOf(needle); at >= 0 && found.size < 2; at = bytes.indexOf(needle, at + 1)) {
+    const end = bytes.indexOf(0, at + 1);
+    if (end < 0 || end - at > 256) continue;
+    const text = bytes.toString('latin1', at + 1, end);
+    if (/^\S+( [a-zA-Z0-9_.-]+)* $/.test(text) && / mod_unload /.test(text)) found.add(text);
+  }
+  return found.size === 1 ? [...found][0]! : null;
+}

@@ -1,4 +1,4 @@
-import type { AffectedPackage } from '@btfwatch/compat';
+import type { AffectedPackage, CoverageGap } from '@btfwatch/compat';
 
 /** What event payloads say of a kernel build. */
 export interface EventKernel {
@@ -123,16 +123,21 @@ export function btfBreakEvent(
   };
 }
 
-/** The `kernel.ingested` event: a kernel build whose vmlinux BTF a package just brought. */
+/**
+ * The `kernel.ingested` event: a kernel build whose vmlinux BTF a package just brought, with what it still lacks
+ * for its verdicts and alerts (`missing`: empty when nothing; until then no alert about it is an all-clear).
+ */
 export function kernelIngestedEvent(
   kernel: EventKernel,
   pkg: { name: string; version: string; sha256: string },
   publicUrl: string,
+  missing: CoverageGap[] = [],
 ): Record<string, unknown> {
   const links = eventLinks(publicUrl, kernel.id).kernel;
   return {
     kernel: kernelFields(kernel),
     package: { name: pkg.name, version: pkg.version, sha256: pkg.sha256 },
+    missing,
     links: { kernel: links.api, dashboard: links.dashboard },
   };
 }

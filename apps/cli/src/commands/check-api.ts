@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
+import { readBtfFromFile } from '@btfwatch/btf';
+import { readBtfContainer } from '../files.ts';
+import { expandModuleArgs, moduleFiles } from '../module-args.ts';
 import { request } from 'undici';
 import { UsageError } from '../usage.ts';
 import { printResults, type CheckResult } from './check.ts';
@@ -13,6 +16,7 @@ interface ApiOptions {
   package?: string | undefined;
   version?: string | undefined;
   json?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
 /** A 4xx/5xx answer of the service, with its stable error code. */
@@ -82,14 +86,6 @@ async function api<T>(
   return JSON.parse(text) as T;
 }
 
-async function* moduleFiles(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* moduleFiles(path);
-    else if (/\.ko(\.(xz|zst|gz))?$/.test(entry.name)) yield path;
-  }
-}
-
 interface Verdict {
   module: { name: string; path: string; package: string; version: string };
   btf: string;
@@ -109,10 +105,18 @@ const toResult = (file: string, module: string | null, v: Verdict): CheckResult 
   log: [...(v.evidence.kernelLog ?? []), ...(v.evidence.onceLog ?? [])],
 });
 
+/**
+ * The sha256 of the kernel's vmlinux BTF, which names its build: of the file itself for raw BTF
+ * (/sys/kernel/btf/vmlinux), of its .BTF for a vmlinux or vmlinuz.
+ */
+async function baseBtfSha256(path: string): Promise<string> {
+  const file = readBtfFromFile(await readBtfContainer(path));
+  if (file.looksSplit) throw new UsageError(`${path} holds a module's split BTF, not a kernel's base BTF`);
+  return createHash('sha256').update(file.btf).digest('hex');
+}
+
 async function bootedKernel(base: string, btfPath: string) {
-  const sha = createHash('sha256')
-    .update(await readFile(btfPath))
-    .digest('hex');
+  const sha = await baseBtfSha256(btfPath);
   try {
     const kernels = await api<{ items: Array<{ id: number; release: string; version: string }> }>(
       base,
@@ -170,10 +174,14 @@ export async function checkWithApi(base: string, values: ApiOptions, positionals
   );
 
   if (values.package)
-    return printResults(await packageVerdicts(base, kernel.id, values), values.json === true);
+    return printResults(
+      await packageVerdicts(base, kernel.id, values),
+      values.json === true,
+      values.verbose === true,
+    );
 
   const dir = values['modules-dir'] ?? `/lib/modules/${release()}`;
-  const files = positionals.length ? positionals : [];
+  const files = positionals.length ? await expandModuleArgs(positionals) : [];
   if (!positionals.length) {
     for await (const path of moduleFiles(dir)) {
       // In-tree modules come from the kernel build itself; the ones that matter live elsewhere (updates/, extra/).
@@ -209,7 +217,7 @@ export async function checkWithApi(base: string, values: ApiOptions, positionals
   }
   if (results.length === 0 && failed.length === 0)
     process.stderr.write(`no out-of-tree modules under ${dir} (use --all for every module)\n`);
-  const code = printResults(results, values.json === true);
+  const code = printResults(results, values.json === true, values.verbose === true);
   for (const f of failed) process.stderr.write(`btfwatch: ${f.file}: error: ${f.error}\n`);
   if (failed.length > 0) {
     process.stderr.write(`btfwatch: ${failed.length} of ${files.length} module files could not be checked\n`);

@@ -8,13 +8,17 @@ import {
   parseKernelConfig,
   parseModuleSymvers,
   readModuleFacts,
+  readVmlinuxExports,
   upstreamVersion,
+  vermagicFromImage,
+  type ExportedSymbol,
   type FoundKernelVersion,
   type KernelConfigFlags,
   type KernelFacts,
 } from '@btfwatch/compat';
 import { parse } from '../args.ts';
-import { kernelVersionOf, readBtfContainer } from '../files.ts';
+import { kernelVersionOf, readBtfContainer, vmlinuxBanner } from '../files.ts';
+import { expandModuleArgs } from '../module-args.ts';
 import { UsageError } from '../usage.ts';
 import { checkWithApi } from './check-api.ts';
 
@@ -36,12 +40,15 @@ export const CHECK_USAGE = `btfwatch check --kernel FILE [--build-base FILE] [--
                       FILE; when FILE is this host's running kernel BTF (/sys/kernel/btf/vmlinux, by path or
                       content), from /proc/version and /proc/version_signature; from the --config header.
                       Otherwise (raw BTF from another host) check stops and asks for it.
+  MODULE may be a directory (e.g. /lib/modules/$(uname -r)): every module under it.
   --json              a JSON array, one object per module: file, module, verdict, load, abi, explanation, log
+  --verbose           list every module; by default more than 20 are summed up, listing those needing attention
 btfwatch check --api URL [--btf FILE] [--modules-dir DIR] [--all] [--package NAME [--version V]] [--json]
                [MODULE...]
-  Ask a btfwatch service about this host: hashes FILE (default /sys/kernel/btf/vmlinux) to find the booted
-  kernel build, then uploads each MODULE, or every module under DIR (default /lib/modules/$(uname -r))
-  outside its kernel/ tree (all of them with --all), or asks for the verdicts of package NAME.
+  Ask a btfwatch service about this host: hashes the BTF in FILE (default /sys/kernel/btf/vmlinux; a vmlinux
+  or vmlinuz works too) to find the booted kernel build, then uploads each MODULE (or directory of modules),
+  or every module under DIR (default /lib/modules/$(uname -r)) outside its kernel/ tree (all of them with
+  --all), or asks for the verdicts of package NAME.
   Environment: BTFWATCH_TOKEN  bearer token sent to the service (its read or admin token), if it needs one.`;
 
 export interface CheckResult {
@@ -55,14 +62,48 @@ export interface CheckResult {
 }
 
 const BAD = new Set(['rejected', 'corrupt']);
+/** Verdicts nothing needs to be done about: not listed one by one in long text reports. */
+const FINE = new Set(['identical', 'equivalent', 'relocated']);
+/** Above this many modules a text report lists only those needing attention, then the counts. */
+const LIST_ALL_UP_TO = 20;
 
-export function printResults(results: CheckResult[], json: boolean): number {
+const tally = (values: string[]) => {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([v, n]) => `${n} ${v}`)
+    .join(', ');
+};
+
+/**
+ * Prints the results (JSON, or text), a summary line after several of them, and returns the exit status: 1 when
+ * any module is rejected or corrupt. A long text report lists only the modules needing attention unless `verbose`.
+ */
+export function printResults(results: CheckResult[], json: boolean, verbose = false): number {
   if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {
+    const all = verbose || results.length <= LIST_ALL_UP_TO;
+    const out: string[] = [];
+    let unlisted = 0;
     for (const r of results) {
-      process.stdout.write(`${r.file}: ${r.verdict} (${r.load}, abi ${r.abi})\n  ${r.explanation}\n`);
-      for (const line of r.log) process.stdout.write(`  | ${line}\n`);
+      if (!all && FINE.has(r.verdict) && r.load === 'loads-with-btf') {
+        unlisted++;
+        continue;
+      }
+      out.push(`${r.file}: ${r.verdict} (${r.load}, abi ${r.abi})\n  ${r.explanation}\n`);
+      for (const line of r.log) out.push(`  | ${line}\n`);
     }
+    if (results.length > 1) {
+      out.push(
+        `${results.length} modules: ${tally(results.map((r) => r.verdict))}; load: ${tally(results.map((r) => r.load))}; abi: ${tally(results.map((r) => r.abi))}\n`,
+      );
+      if (unlisted)
+        out.push(
+          `${unlisted} of them keep their BTF and load with it (not listed; --verbose lists every module)\n`,
+        );
+    }
+    process.stdout.write(out.join(''));
   }
   return results.some((r) => BAD.has(r.verdict)) ? 1 : 0;
 }
@@ -110,6 +151,7 @@ export async function check(argv: string[]): Promise<number> {
     symvers: { type: 'string' },
     'kernel-version': { type: 'string' },
     json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
     api: { type: 'string' },
     btf: { type: 'string' },
     'modules-dir': { type: 'string' },
@@ -133,30 +175,41 @@ export async function check(argv: string[]): Promise<number> {
   const kernelVersion = version.version;
   const buildBase = values['build-base'] ? await baseFrom(values['build-base']) : null;
   const flags: KernelConfigFlags | null = configText ? configFlags(parseKernelConfig(configText)) : null;
-  const exports = values.symvers ? parseModuleSymvers(await readFile(values.symvers, 'utf8')) : null;
+  const symvers = values.symvers ? parseModuleSymvers(await readFile(values.symvers, 'utf8')) : null;
+  const image = imageAbi(kernel.bytes);
   const deps = btfAssessmentDeps();
   const kernelFacts: KernelFacts = {
     btf: { base: kernel.btf, baseSha256: kernel.btf.sha256, kernelVersion, flags },
-    // The kernel's vermagic is not in any file check reads: with --symvers, each module's own stands in for
-    // it and only the CRCs are compared (the release word is skipped for modules with CRCs anyway).
-    abi: {
-      vermagic: null,
-      modversions: flags ? flags.MODVERSIONS : null,
-      exports,
-      exportsComplete: exports !== null,
-      ...(exports
-        ? {}
-        : { unknownWhy: "no --symvers given: the kernel's Module.symvers, from its headers package" }),
-    },
+    abi: symvers
+      ? {
+          // Without a vmlinux the kernel's vermagic is not known: each module's own stands in for it (below)
+          // and only the CRCs are compared (the release word is skipped for modules with CRCs anyway).
+          vermagic: image.vermagic,
+          modversions: flags ? flags.MODVERSIONS : null,
+          exports: symvers,
+          exportsComplete: true,
+        }
+      : {
+          vermagic: image.vermagic,
+          modversions: flags ? flags.MODVERSIONS : null,
+          exports: image.exports,
+          exportsComplete: false,
+          unknownWhy: image.exports
+            ? "only the vmlinux's own exports are known (read from --kernel); --symvers gives every module's"
+            : "no --symvers given: the kernel's Module.symvers, from its headers package",
+        },
   };
   const given = buildBase
     ? { btf: buildBase.btf, sha256: buildBase.btf.sha256, how: 'given', claimed: true }
     : null;
 
   const results: CheckResult[] = [];
-  for (const path of positionals) {
+  for (const path of await expandModuleArgs(positionals)) {
     const facts = readModuleFacts(path, await readBtfContainer(path));
-    const abi = { ...kernelFacts.abi, vermagic: exports ? facts.vermagic : null };
+    const abi = {
+      ...kernelFacts.abi,
+      vermagic: kernelFacts.abi.vermagic ?? (symvers ? facts.vermagic : null),
+    };
     const judged = judgeModule({ ...facts, buildBase: given }, { ...kernelFacts, abi }, deps);
     results.push({
       file: basename(path),
@@ -168,5 +221,26 @@ export async function check(argv: string[]): Promise<number> {
       log: [...judged.assessment.kernelLog, ...judged.assessment.onceLog],
     });
   }
-  return printResults(results, values.json === true);
+  return printResults(results, values.json === true, values.verbose === true);
+}
+
+/** What a vmlinux (not raw BTF) says of its ABI: the symbols it exports with their CRCs, its vermagic. */
+function imageAbi(bytes: Uint8Array): {
+  exports: Map<string, ExportedSymbol> | null;
+  vermagic: string | null;
+} {
+  if (readBtfFromFile(bytes).format !== 'elf') return { exports: null, vermagic: null };
+  const exported = readVmlinuxExports(bytes);
+  const release = /^Linux version (\S+)/.exec(vmlinuxBanner(bytes) ?? '')?.[1];
+  return {
+    exports: exported
+      ? new Map(
+          exported.map((e) => [
+            e.symbol,
+            { crc: e.crc, module: 'vmlinux', exportType: e.exportType, namespace: '' },
+          ]),
+        )
+      : null,
+    vermagic: release ? vermagicFromImage(bytes, release) : null,
+  };
 }

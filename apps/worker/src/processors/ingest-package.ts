@@ -1,10 +1,11 @@
-import { CompatError } from '@btfwatch/compat';
+import { CompatError, coverageGaps } from '@btfwatch/compat';
 import { BtfError } from '@btfwatch/btf';
 import { ElfError } from '@btfwatch/elf';
 import {
   getKernel,
   getMirror,
   getPackage,
+  kernelExportBlobs,
   markPackage,
   packageFootprint,
   recordIngestError,
@@ -107,7 +108,9 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
           // Announced by the package that brought the kernel build's vmlinux BTF.
           for (const k of kernels) {
             if (!k.baseBtfSha256 || !extracted.kernels.get(k.release)?.vmlinuxBtf) continue;
-            const event = kernelIngestedEvent(k, pkg, deps.config.publicUrl);
+            const imageExports = (await kernelExportBlobs(tx, k.id)).length > 0;
+            const gaps = coverageGaps({ ...k, imageExports });
+            const event = kernelIngestedEvent(k, pkg, deps.config.publicUrl, gaps);
             deliveries.push(...(await recordEvent(tx, deps.now(), 'kernel.ingested', event)));
           }
           return deliveries;
