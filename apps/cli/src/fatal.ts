@@ -1,5 +1,6 @@
 import { BtfError } from '@btfwatch/btf/errors';
 import { CompatError } from '@btfwatch/compat/errors';
+import { DbError } from '@btfwatch/db/errors';
 import { ConfigError } from '@btfwatch/config';
 import { ElfError } from '@btfwatch/elf/errors';
 import { MirrorError } from '@btfwatch/mirror/errors';
@@ -19,6 +20,7 @@ export function reportFatal(err: unknown): number {
     err instanceof BtfError ||
     err instanceof ElfError ||
     err instanceof CompatError ||
+    err instanceof DbError ||
     err instanceof MirrorError ||
     err instanceof GuardError
   ) {

@@ -9,6 +9,7 @@ import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgSession } fro
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -31,6 +32,8 @@ export interface OpenOptions {
   url?: string | undefined;
   dataDir?: string;
   poolSize?: number;
+  /** How long an embedded data directory's lock outlives a holder that died (default 10 s). */
+  lockStaleMs?: number;
 }
 
 export const migrationsFolder = new URL('../../../migrations', import.meta.url).pathname;
@@ -55,7 +58,14 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
   if (!options.dataDir) throw new Error('openDatabase: either url or dataDir is required');
   const dir = join(options.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const unlock = await lockDataDir(options.dataDir, options.lockStaleMs);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   return {
     db,
@@ -64,7 +74,13 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     ping: async () => {
       await client.query('select 1');
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        await unlock();
+      }
+    },
   };
 }
 
