@@ -1,16 +1,33 @@
 import { loadConfig } from '@btfwatch/config';
 import { createLogger } from '../logger.ts';
+import { embeddedAdminToken } from './admin-token.ts';
 import { startRuntime, type Role } from './runtime.ts';
 
 /** `btfwatch serve|api|worker`: runs until SIGTERM or SIGINT, then finishes in-flight jobs and exits. */
 export async function runService(role: Role): Promise<void> {
-  const config = loadConfig();
+  let config = loadConfig();
   const logger = createLogger(config);
+  // The embedded first run can do its job: admin requests (adding a mirror) take the token kept in DATA_DIR.
+  const generated =
+    role === 'serve' && !config.databaseUrl && !config.adminToken ? embeddedAdminToken(config.dataDir) : null;
+  if (generated) config = { ...config, adminToken: generated.token };
   const runtime = await startRuntime(config, role, logger);
   const address = runtime.app?.server.address();
   if (address && typeof address === 'object') {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    logger.info({ url: `http://${host}:${address.port}` }, 'listening');
+    const url = `http://${host}:${address.port}`;
+    logger.info({ url }, 'listening');
+    if (generated) {
+      logger.info(
+        { adminTokenFile: generated.path, created: generated.created },
+        'admin API token (BTFWATCH_ADMIN_TOKEN unset)',
+      );
+      process.stderr.write(
+        `btfwatch: listening on ${url}; admin token in ${generated.path} (BTFWATCH_ADMIN_TOKEN unset). Add a mirror:\n` +
+          `  curl -H "authorization: Bearer $(cat ${generated.path})" -H 'content-type: application/json' \\\n` +
+          `    -d '{"kind":"apt","url":"http://deb.debian.org/debian-security","suites":["bookworm-security"]}' ${url}/v1/mirrors\n`,
+      );
+    }
   }
   let stopping = false;
   const shutdown = (signal: string) => {
