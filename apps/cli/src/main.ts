@@ -17,6 +17,7 @@ usage:
   btfwatch api                        API only (needs DATABASE_URL and REDIS_URL)
   btfwatch worker                     job workers only (needs DATABASE_URL and REDIS_URL); run as many as you like
   btfwatch migrate                    apply database migrations and exit
+  btfwatch healthcheck [ROLE]         exit 0 when the service answers (the container image's HEALTHCHECK)
   btfwatch scan --apt URL --suite S   one-shot mirror scan into the configured database (see btfwatch scan --help)
   btfwatch inspect FILE               summarise or dump (--types) the BTF of a vmlinuz, vmlinux or module
   btfwatch check --kernel FILE MOD... predict what a kernel does with modules' BTF (or --api URL on a host)
@@ -40,6 +41,9 @@ const SERVICE_USAGE: Record<string, string> = {
   worker: `btfwatch worker
   Job workers only (scan-mirror, ingest-package, evaluate-kernel, deliver-webhook); needs DATABASE_URL and
   REDIS_URL. Start as many as you like, on any number of machines.`,
+  healthcheck: `btfwatch healthcheck [serve|api|worker]
+  Exit 0 when the service answers: /readyz on PORT for serve and api; the database and Redis for a worker. The
+  container image's HEALTHCHECK; the role defaults to that of the container's main process.`,
   migrate: `btfwatch migrate
   Applies the database migrations (DATABASE_URL, else the embedded database under DATA_DIR) and exits.`,
 };
@@ -70,6 +74,11 @@ export async function main(argv: string[]): Promise<number> {
       const { migrate } = await import('./service/commands.ts');
       await migrate();
       return 0;
+    }
+    case 'healthcheck': {
+      if (wantsHelp) return help(SERVICE_USAGE.healthcheck!);
+      const { healthcheck } = await import('./service/commands.ts');
+      return healthcheck(rest[0]);
     }
     case 'scan': {
       const { SCAN_USAGE, scan } = await import('./commands/scan.ts');

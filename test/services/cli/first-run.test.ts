@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCliService } from '../../support/cli.ts';
+import { runCliAsync, startCliService } from '../../support/cli.ts';
 import { tempDir } from '../../support/services.ts';
 
 test(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '@btfwatch/config';
 import { createLogger } from '../logger.ts';
 import { embeddedAdminToken } from './admin-token.ts';
@@ -52,5 +53,55 @@ export async function migrate(): Promise<void> {
     process.stdout.write(`migrated ${database.kind} database at ${database.location}\n`);
   } finally {
     await database.close();
+  }
+}
+
+/** The role the container's main process runs (its command line), for `healthcheck` inside an image. */
+function containerRole(): string | null {
+  try {
+    const args = readFileSync('/proc/1/cmdline', 'latin1').split('\0');
+    return args.find((a) => a === 'serve' || a === 'api' || a === 'worker') ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `btfwatch healthcheck [ROLE]` (the image's HEALTHCHECK): for serve and api, /readyz on PORT answers 200; for a
+ * worker, its database and Redis answer. Exit 0 when healthy, 1 with one line on stderr otherwise.
+ */
+export async function healthcheck(role: string | undefined): Promise<number> {
+  const config = loadConfig();
+  const which = role ?? containerRole() ?? 'serve';
+  try {
+    if (which === 'worker') {
+      const { openDatabase } = await import('@btfwatch/db');
+      const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+      try {
+        await database.ping();
+      } finally {
+        await database.close();
+      }
+      if (config.redisUrl) {
+        const { Redis } = await import('ioredis');
+        const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+        // The failure is reported by connect/ping below.
+        redis.on('error', () => undefined);
+        try {
+          await redis.connect();
+          await redis.ping();
+        } finally {
+          redis.disconnect();
+        }
+      }
+      return 0;
+    }
+    const res = await fetch(`http://127.0.0.1:${config.port}/readyz`, { signal: AbortSignal.timeout(8000) });
+    if (res.ok) return 0;
+    process.stderr.write(`btfwatch healthcheck: /readyz answered ${res.status}: ${await res.text()}\n`);
+    return 1;
+  } catch (err) {
+    process.stderr.write(`btfwatch healthcheck: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
   }
 }
