@@ -40,9 +40,15 @@ test(
         assert.equal((await add({})).status, 401);
         assert.equal((await add({ authorization: 'Bearer not-the-token-at-all' })).status, 401);
         assert.equal((await add({ authorization: `Bearer ${token}` })).status, 201);
+        // The image's HEALTHCHECK: healthy while it answers.
+        const port = new URL(svc.url).port;
+        assert.equal((await runCliAsync(['healthcheck', 'serve'], { ...env, PORT: port })).status, 0);
       } finally {
         assert.equal(await svc.stop(), 0);
       }
+      const down = await runCliAsync(['healthcheck', 'serve'], { ...env, PORT: new URL(svc.url).port });
+      assert.equal(down.status, 1);
+      assert.match(down.stderr, /^btfwatch healthcheck: /m);
       svc = await startCliService('serve', env);
       try {
         assert.equal(readFileSync(file, 'utf8').trim(), token, 'the same token on the next start');
