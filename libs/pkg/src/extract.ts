@@ -17,6 +17,8 @@ export interface KernelImageFacts {
   format: string;
   /** Byte order of its BTF (or vmlinux ELF); null when neither tells. */
   littleEndian: boolean | null;
+  /** The CPU architecture the image is for (Debian names; `arm` for 32-bit ARM); null when unknown. */
+  arch: string | null;
   /** The `Linux version …` banner and the release it names. */
   banner: string | null;
   release: string | null;
@@ -105,6 +107,7 @@ export async function extractPackageStream(
             path,
             format: describeLayers(image.layers),
             littleEndian: image.littleEndian,
+            arch: image.arch,
             banner: image.banner,
             release: image.release,
             noBtf: image.noBtf,

@@ -45,7 +45,42 @@ export interface KernelImage {
   release: string | null;
   /** The vmlinux ELF, when the image yields one (bzImage payload, ppc64el vmlinux); null for raw images. */
   vmlinux: Uint8Array | null;
+  /**
+   * The CPU architecture the kernel is built for, in Debian's names (amd64, i386, arm64, riscv64, s390x,
+   * ppc64el, ppc64; `arm` for 32-bit ARM, where armhf and armel look alike), from the vmlinux ELF's
+   * e_machine or the image's boot header; null when neither tells.
+   */
+  arch: string | null;
 }
+
+/** e_machine → Debian architecture (ppc64 by byte order). */
+function elfArch(machine: number, littleEndian: boolean, elf64: boolean): string | null {
+  switch (machine) {
+    case 62:
+      return 'amd64';
+    case 3:
+      return 'i386';
+    case 183:
+      return 'arm64';
+    case 243:
+      return elf64 ? 'riscv64' : null;
+    case 22:
+      return 's390x';
+    case 21:
+      return littleEndian ? 'ppc64el' : 'ppc64';
+    case 40:
+      return 'arm';
+    default:
+      return null;
+  }
+}
+
+const RAW_ARCH: Partial<Record<ImageFormat, string>> = {
+  'arm64-image': 'arm64',
+  'riscv-image': 'riscv64',
+  's390-image': 's390x',
+  'arm-zimage': 'arm',
+};
 
 export interface ReadImageOptions {
   limits?: Partial<Limits>;
@@ -259,9 +294,11 @@ function releaseOf(banner: string | null): string | null {
 function fromElf(vmlinux: Uint8Array, layers: ImageLayer[]): KernelImage {
   let btf: Uint8Array | undefined;
   let littleEndian: boolean;
+  let arch: string | null;
   try {
     const elf = ElfFile.parse(vmlinux);
     littleEndian = elf.header.littleEndian;
+    arch = elfArch(elf.header.machine, littleEndian, elf.header.class === 64);
     btf = elf.sectionDataByName('.BTF');
   } catch (err) {
     if (err instanceof ElfError)
@@ -283,6 +320,7 @@ function fromElf(vmlinux: Uint8Array, layers: ImageLayer[]): KernelImage {
     banner,
     release: releaseOf(banner),
     vmlinux,
+    arch,
   };
 }
 
@@ -302,6 +340,7 @@ function fromRaw(bytes: Uint8Array, layers: ImageLayer[]): KernelImage {
     banner,
     release: releaseOf(banner),
     vmlinux: null,
+    arch: layers.map((l) => RAW_ARCH[l.format]).find((a) => a !== undefined) ?? null,
   };
 }
 

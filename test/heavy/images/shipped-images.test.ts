@@ -27,6 +27,7 @@ test('the 8 builds of the issue: every shipped image reads to its -dbg BTF, or t
     const sha = r.btf ? createHash('sha256').update(r.btf).digest('hex') : null;
     assert.equal(sha, b.btfSha256, b.release);
     assert.equal(r.release, b.release);
+    assert.equal(r.arch, b.arch === 'armhf' ? 'arm' : b.arch, `${b.release} arch`);
     if (b.btfSha256) {
       assert.equal(r.littleEndian, b.littleEndian, `${b.release} byte order`);
       if (b.btfAt !== null) assert.deepEqual(r.btfSource, { kind: 'raw-header', offset: b.btfAt });

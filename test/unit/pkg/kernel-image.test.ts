@@ -66,6 +66,7 @@ test('arm64 Image (PE-wrapped): the BTF by its header, the -dbg hash, the banner
   assert.deepEqual(r.btfSource, { kind: 'raw-header', offset: b.btfAt });
   assert.equal(r.littleEndian, true);
   assert.equal(r.release, ARM64);
+  assert.equal(r.arch, 'arm64');
   assert.match(r.banner ?? '', /^Linux version 6\.12\.117\+deb13-arm64 .* #1 SMP Debian 6\.12\.117-1 /);
   assert.equal(r.vmlinux, null);
   await assert.rejects(extractVmlinux(image), isCode('PKG_CORRUPT'));
@@ -112,6 +113,7 @@ test("s390x boot image: the zstd payload past the decompressor's own zstd magics
   assert.equal(sha256(r.btf!), b.btfSha256);
   assert.deepEqual(r.btfSource, { kind: 'raw-header', offset: b.btfAt });
   assert.equal(r.release, S390X);
+  assert.equal(r.arch, 's390x');
   assert.equal(r.btf![0], 0xeb, 'big-endian magic');
 });
 
@@ -124,6 +126,7 @@ test("armhf zImage: xz payload past the decompressor's false magic, no BTF: abse
   assert.equal(r.btf, null);
   assert.match(r.noBtf ?? '', /no BTF header/);
   assert.equal(r.release, ARMHF);
+  assert.equal(r.arch, 'arm');
   assert.equal(build(ARMHF).btfSha256, null, 'the -dbg vmlinux has no .BTF either');
 });
 
@@ -134,6 +137,7 @@ test('i386 bzImage around an ELF32 without .BTF: absent, with the ELF', async ()
   assert.equal(r.noBtf, 'the vmlinux ELF has no .BTF section');
   assert.ok(r.vmlinux);
   assert.equal(r.vmlinux[4], 1, 'ELFCLASS32');
+  assert.equal(r.arch, 'i386');
   assert.equal(r.littleEndian, true);
   assert.equal(build(I386).btfSha256, null);
 });
@@ -142,6 +146,7 @@ test('riscv64 Image (PE-wrapped): recognised by its header, its banner read', as
   const r = await readKernelImage(riscvSkeleton());
   assert.equal(describeLayers(r.layers), 'riscv-image');
   assert.equal(r.release, RISCV64);
+  assert.equal(r.arch, 'riscv64');
   // The committed skeleton keeps no BTF (the heavy test reads the shipped image): nothing made up.
   assert.equal(r.btf, null);
   assert.match(r.noBtf ?? '', /riscv-image/);

@@ -99,6 +99,7 @@ function imageSummary(path: string, image: KernelImage): Record<string, unknown>
     file: path,
     kind: 'vmlinux',
     image: describeLayers(image.layers),
+    arch: image.arch,
     release: image.release,
     ...(image.btf
       ? {
