@@ -7,7 +7,9 @@ import {
   Btf,
   BtfBuilder,
   bytesToText,
+  distillBase,
   kernelBtfFeatures,
+  relocateModuleBtf,
   textToBytes,
   validateBaseBtf,
   validateModuleBtf,
@@ -135,5 +137,35 @@ test('module BTF in the other byte order than the kernel is misread as the kerne
     assert.deepEqual(quiet.log, ['BPF: btf_header not found']);
     assert.deepEqual(quiet.onceLog, [BTF_MISMATCH_NOTICE]);
     assert.equal(quiet.load, 'loads-without-btf');
+  }
+});
+
+test("a distilled-base module in either byte order is parsed and relocated in the kernel's order (6.11+)", () => {
+  for (const littleEndian of [true, false]) {
+    // Base: int, struct s { int x; }; the module's struct m points at s, so the distilled base keeps s.
+    const b = new BtfBuilder({ littleEndian });
+    const int = b.int('int', 4, { signed: true });
+    const s = b.struct('s', 4, [{ name: 'x', type: int, bitOffset: 0 }]);
+    const base = Btf.parse(b.build());
+    const m = new BtfBuilder({ base, littleEndian });
+    const ptr = m.ptr(s);
+    m.struct('m', 8, [{ name: 'p', type: ptr, bitOffset: 0 }]);
+    const distilled = distillBase(Btf.parse(m.build(), base));
+    assert.equal(distilled.split.header.littleEndian, littleEndian);
+    const target = { kernelVersion: '6.12.117', allowBtfMismatch: false };
+    const v = validateModuleBtf(distilled.split.bytes, base, target, 'm', {
+      distilledBase: distilled.base.bytes,
+      relocate: relocateModuleBtf,
+    });
+    assert.ok(v.ok && v.btf === 'loaded', `${littleEndian ? 'LE' : 'BE'}: ${JSON.stringify(v)}`);
+    // The same module over a kernel of the other byte order: its .BTF.base is misread first.
+    const other = Btf.parse(new BtfBuilder({ littleEndian: !littleEndian }).build());
+    const w = validateModuleBtf(distilled.split.bytes, other, target, 'm', {
+      distilledBase: distilled.base.bytes,
+      relocate: relocateModuleBtf,
+    });
+    assert.ok(!w.ok);
+    assert.equal(w.error.blob, '.BTF.base');
+    assert.equal(w.error.code, 'HDR_NOT_FOUND');
   }
 });
