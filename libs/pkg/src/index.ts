@@ -39,4 +39,10 @@ export {
   type PkgErrorCode,
 } from './errors.ts';
 export { extractPackage, extractPackageStream } from './extract.ts';
-export type { ExtractedModule, ExtractedPackage, ExtractProgress, KernelPart } from './extract.ts';
+export type {
+  ExtractedModule,
+  ExtractedPackage,
+  ExtractProgress,
+  KernelImageFacts,
+  KernelPart,
+} from './extract.ts';
