@@ -46,6 +46,11 @@ export interface KernelImage {
   /** The vmlinux ELF, when the image yields one (bzImage payload, ppc64el vmlinux); null for raw images. */
   vmlinux: Uint8Array | null;
   /**
+   * The innermost layer's bytes: the vmlinux ELF, or the raw kernel (decompressed where it was stored
+   * compressed), for what else the kernel's own bytes tell (its compiled-in vermagic string).
+   */
+  kernel: Uint8Array;
+  /**
    * The CPU architecture the kernel is built for, in Debian's names (amd64, i386, arm64, riscv64, s390x,
    * ppc64el, ppc64; `arm` for 32-bit ARM, where armhf and armel look alike), from the vmlinux ELF's
    * e_machine or the image's boot header; null when neither tells.
@@ -320,6 +325,7 @@ function fromElf(vmlinux: Uint8Array, layers: ImageLayer[]): KernelImage {
     banner,
     release: releaseOf(banner),
     vmlinux,
+    kernel: vmlinux,
     arch,
   };
 }
@@ -340,6 +346,7 @@ function fromRaw(bytes: Uint8Array, layers: ImageLayer[]): KernelImage {
     banner,
     release: releaseOf(banner),
     vmlinux: null,
+    kernel: bytes,
     arch: layers.map((l) => RAW_ARCH[l.format]).find((a) => a !== undefined) ?? null,
   };
 }

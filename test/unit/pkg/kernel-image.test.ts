@@ -69,6 +69,7 @@ test('arm64 Image (PE-wrapped): the BTF by its header, the -dbg hash, the banner
   assert.equal(r.arch, 'arm64');
   assert.match(r.banner ?? '', /^Linux version 6\.12\.117\+deb13-arm64 .* #1 SMP Debian 6\.12\.117-1 /);
   assert.equal(r.vmlinux, null);
+  assert.equal(r.kernel, image, 'an uncompressed Image is its own kernel bytes');
   await assert.rejects(extractVmlinux(image), isCode('PKG_CORRUPT'));
 });
 
@@ -114,6 +115,10 @@ test("s390x boot image: the zstd payload past the decompressor's own zstd magics
   assert.deepEqual(r.btfSource, { kind: 'raw-header', offset: b.btfAt });
   assert.equal(r.release, S390X);
   assert.equal(r.arch, 's390x');
+  assert.ok(
+    Buffer.from(r.kernel).includes('Linux version 6.12.107+deb13-s390x'),
+    'the decompressed raw kernel',
+  );
   assert.equal(r.btf![0], 0xeb, 'big-endian magic');
 });
 
