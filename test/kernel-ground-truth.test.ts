@@ -12,6 +12,7 @@ import { Btf, Kind, relocateModuleBtf, validateModuleBtf, type ModuleBtfVerdict 
 import { ElfFile, modInfoValue, readModInfo } from '@btfwatch/elf';
 import { assessBtf, configFlags, parseKernelConfig, readModuleFacts, readVmlinuxBtf } from '@btfwatch/compat';
 import { extractVmlinux } from '@btfwatch/pkg';
+import { moduleWithFuncName } from './support/crafted-module.ts';
 import { RELEASES, btfFixture, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from './support/fixtures.ts';
 import {
   bootWithModules,
@@ -125,6 +126,25 @@ function btfLines(dmesg: string[]): string[] {
   );
 }
 
+/**
+ * The release's own overlay.ko with a FUNC whose name the kernel prints and rejects: one starting with
+ * byte 0x80 (dmesg shows the raw byte; we write it \x80), one of 1500 bytes (longer than a printk record).
+ */
+function craftedModules(release: string): Module[] {
+  const base = Btf.parse(vmlinuxBtf(release));
+  const ko = moduleElf(release, 'overlay.ko');
+  const names: Array<[string, Buffer]> = [
+    ['overlay-x80.ko', Buffer.concat([Buffer.from([0x80]), Buffer.from('amellia_set_key')])],
+    ['overlay-long.ko', Buffer.from('x'.repeat(1500))],
+  ];
+  return names.map(([file, name]) => ({
+    file,
+    name: 'overlay',
+    depends: [],
+    bytes: moduleWithFuncName(ko, base, name),
+  }));
+}
+
 const phase = (label: string, mods: Module[], unload: boolean): Phase => ({
   label,
   modules: mods.map((m) => [m.file, m.bytes]),
@@ -139,10 +159,31 @@ test('6.1.0-56 (6.1.192-2) kernel: its own modules load with BTF, 6.1.0-55 modul
   );
   const own = modules(RELEASES.bookworm56);
   const other = modules(RELEASES.bookworm55);
-  const boot = bootWithModules(vmlinuz, [phase('own', own, true), phase('other', other, false)]);
+  const crafted = craftedModules(RELEASES.bookworm56);
+  const boot = bootWithModules(vmlinuz, [
+    ...crafted.map((m) => phase(m.file, [m], true)),
+    phase('own', own, true),
+    phase('other', other, false),
+  ]);
   console.log(`6.1.0-56 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
-  const [ownRun, otherRun] = boot.phases;
-  assert.ok(ownRun && otherRun);
+  const [x80Run, longRun, ownRun, otherRun] = boot.phases;
+  assert.ok(x80Run && longRun && ownRun && otherRun);
+
+  // What the kernel prints for a non-UTF-8 name and for a line longer than its printk record.
+  const expected: string[] = [];
+  for (const [m, run] of [
+    [crafted[0]!, x80Run],
+    [crafted[1]!, longRun],
+  ] as const) {
+    assert.equal(run.loads.get(m.file), 0, `${m.file} loads without BTF`);
+    assert.ok(!run.btf.includes('overlay'));
+    const p = predict(m, RELEASES.bookworm56, '6.1.192');
+    assert.ok(!p.ok && p.error.code === 'BAD_NAME');
+    expected.push(...p.log, ...p.onceLog);
+  }
+  assert.match(expected[0]!, /^BPF: \[\d+\] FUNC \\x80amellia_set_key $/);
+  const long = expected.find((l) => l.includes('xxxx'))!;
+  assert.equal(long.length, 989, '6.1 cuts a record after 989 bytes');
 
   for (const m of own) {
     assert.equal(ownRun.loads.get(m.file), 0, `${m.file} loads`);
@@ -152,7 +193,6 @@ test('6.1.0-56 (6.1.192-2) kernel: its own modules load with BTF, 6.1.0-55 modul
     assert.equal(ownRun.unloads.get(m.name), 0, `${m.name} unloads`);
   }
 
-  const expected: string[] = [];
   for (const m of other) {
     assert.equal(otherRun.loads.get(m.file), 0, `${m.file} loads (MODULE_ALLOW_BTF_MISMATCH=y)`);
     assert.ok(!otherRun.btf.includes(m.name), `${m.name} has no /sys/kernel/btf entry`);
@@ -162,7 +202,7 @@ test('6.1.0-56 (6.1.192-2) kernel: its own modules load with BTF, 6.1.0-55 modul
     expected.push(...p.log, ...p.onceLog);
   }
   assert.deepEqual(otherRun.btf, ['vmlinux']);
-  // Every BTF line of the boot, in order: none from the first phase, exactly the predicted ones after.
+  // Every BTF line of the boot, in order: the crafted modules', none from own modules, then the other build's.
   assert.deepEqual(btfLines(boot.dmesg), expected);
 });
 
@@ -255,11 +295,23 @@ test('7.2.13 amd64 kernel with 7.2.13 cloud-amd64 modules: no MODULE_ALLOW_BTF_M
   const mods = ordered(
     modulesFromDeb(pinnedPackage('linux-modules-7.2.13+deb14-cloud-amd64'), join(work, 'm'), files),
   );
-  const boot = bootWithModules(vmlinuz, [phase('other', mods, false)]);
+  const crafted = craftedModules(RELEASES.sid);
+  const boot = bootWithModules(vmlinuz, [
+    ...crafted.map((m) => phase(m.file, [m], false)),
+    phase('other', mods, false),
+  ]);
   console.log(`7.2.13 boot: ${boot.seconds.toFixed(1)} s\n${btfLines(boot.dmesg).join('\n')}`);
-  const [run] = boot.phases;
+  const run = boot.phases.at(-1);
   assert.ok(run);
   const lines: string[] = [];
+  crafted.forEach((m, i) => {
+    assert.equal(boot.phases[i]!.loads.get(m.file), -22, `${m.file}: rejected BTF fails the load on 7.2`);
+    const p = predict(m, RELEASES.sid, '7.2.13');
+    assert.ok(!p.ok && p.load === 'fails');
+    lines.push(...p.log, ...p.onceLog);
+  });
+  assert.match(lines[0]!, /^BPF: \[\d+\] FUNC \\x80amellia_set_key $/);
+  assert.equal(lines.find((l) => l.includes('xxxx'))!.length, 1021, '7.x cuts a record after 1021 bytes');
   let rejected = 0;
   for (const m of mods) {
     const p = predict(m, RELEASES.sid, '7.2.13');

@@ -1,32 +1,75 @@
 import { readFile, realpath } from 'node:fs/promises';
-import { BTF_MAGIC } from '@btfwatch/btf';
+import { BtfError, magicByteOrder } from '@btfwatch/btf';
 import { kernelVersionFromBanner, type FoundKernelVersion } from '@btfwatch/compat';
-import { PkgBadMagicError, compressedModuleSuffix, decompressModule, extractVmlinux } from '@btfwatch/pkg';
+import {
+  PkgBadMagicError,
+  compressedModuleSuffix,
+  decompressModule,
+  describeLayers,
+  readKernelImage,
+  type KernelImage,
+} from '@btfwatch/pkg';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-
-function isRawBtf(bytes: Uint8Array): boolean {
-  if (bytes.byteLength < 2) return false;
-  return (bytes[0]! | (bytes[1]! << 8)) === BTF_MAGIC || ((bytes[0]! << 8) | bytes[1]!) === BTF_MAGIC;
-}
 
 const isElf = (bytes: Uint8Array) =>
   bytes.byteLength >= 4 && Buffer.from(bytes.subarray(0, 4)).equals(ELF_MAGIC);
 
+const isModulePath = (path: string) => /\.ko(\.(xz|zst|gz))?$/.test(path);
+
+/** What the kernel image a path held said about the bytes readBtfContainer returned for it. */
+const images = new WeakMap<Uint8Array, KernelImage>();
+
+/** The kernel image the bytes came out of (banner, byte order, layers), when they came out of one. */
+export function kernelImageOf(bytes: Uint8Array): KernelImage | null {
+  return images.get(bytes) ?? null;
+}
+
+/** A file as btfwatch reads it: BTF-bearing bytes, or a kernel image (with or without BTF). */
+export type KernelOrModuleFile =
+  { kind: 'bytes'; bytes: Uint8Array } | { kind: 'image'; image: KernelImage; bytes: Uint8Array | null };
+
 /**
- * Whatever a user points btfwatch at, as ELF or raw BTF bytes: raw BTF (/sys/kernel/btf/*), vmlinux
- * or module ELF, a vmlinuz (bzImage or compressed), or a compressed module (.ko.xz, .ko.zst, .ko.gz).
+ * Reads `path` without deciding what is missing: raw BTF, a module (ELF or .ko.xz/.ko.zst/.ko.gz)
+ * and ELF files as bytes; anything else as a kernel image of any layout readKernelImage knows, whose
+ * `bytes` are its vmlinux ELF or, for raw images, its BTF — null when the kernel was built without BTF.
  */
-export async function readBtfContainer(path: string): Promise<Uint8Array> {
+export async function readKernelOrModule(path: string): Promise<KernelOrModuleFile> {
   const bytes = await readFile(path);
-  if (isRawBtf(bytes) || isElf(bytes)) return bytes;
-  const suffix = compressedModuleSuffix(bytes);
-  if (/\.ko(\.(xz|zst|gz))?$/.test(path)) {
+  if (magicByteOrder(bytes) !== null) return { kind: 'bytes', bytes };
+  if (isModulePath(path) && !isElf(bytes)) {
+    const suffix = compressedModuleSuffix(bytes);
     if (!suffix)
       throw new PkgBadMagicError(`${path}: not an ELF module, and not xz, zstd or gzip compressed`);
-    return decompressModule(`module${suffix}`, bytes);
+    return { kind: 'bytes', bytes: await decompressModule(`module${suffix}`, bytes) };
   }
-  return extractVmlinux(bytes);
+  // A module ELF, or a vmlinux ELF whose .BTF readBtfFromFile takes as it is.
+  if (isElf(bytes) && (isModulePath(path) || !isVmlinuxElf(bytes))) return { kind: 'bytes', bytes };
+  const image = await readKernelImage(bytes);
+  const out = image.btf ? (image.vmlinux ?? image.btf) : null;
+  if (out) images.set(out, image);
+  return { kind: 'image', image, bytes: out };
+}
+
+/** An ELF with a Linux banner is a vmlinux (a module has none): worth reading as a kernel image. */
+function isVmlinuxElf(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('Linux version ');
+}
+
+/**
+ * Whatever a user points btfwatch at, as ELF or raw BTF bytes: raw BTF (/sys/kernel/btf/*), vmlinux
+ * or module ELF, a compressed module (.ko.xz, .ko.zst, .ko.gz), or a kernel image of any layout
+ * (bzImage, arm64/riscv64 Image, Image.gz, EFI zboot, ARM zImage, s390 image). A kernel built without
+ * BTF is BTF_NOT_FOUND, saying why.
+ */
+export async function readBtfContainer(path: string): Promise<Uint8Array> {
+  const file = await readKernelOrModule(path);
+  if (file.kind === 'bytes') return file.bytes;
+  if (file.bytes) return file.bytes;
+  throw new BtfError(
+    'BTF_NOT_FOUND',
+    `${path}: ${describeLayers(file.image.layers)}${file.image.release ? ` of ${file.image.release}` : ''} has no BTF: ${file.image.noBtf}`,
+  );
 }
 
 /** The kernel banner in a vmlinux ("Linux version 6.1.0-56-amd64 (...) #1 SMP ... Debian 6.1.192-2 (...)"), when present. */
@@ -79,7 +122,7 @@ export async function runningKernelBanner(): Promise<{ banner: string; signature
  * Raw BTF from elsewhere says nothing about its version: null.
  */
 export async function kernelVersionOf(path: string, bytes: Uint8Array): Promise<FoundKernelVersion | null> {
-  const banner = vmlinuxBanner(bytes);
+  const banner = kernelImageOf(bytes)?.banner ?? vmlinuxBanner(bytes);
   const fromBanner = banner ? kernelVersionFromBanner(banner) : null;
   if (fromBanner) return fromBanner;
   if (!(await isRunningKernelBtf(path, bytes))) return null;

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 import { BtfError } from './errors.ts';
-import { parseHeader, type ParsedHeader } from './header.ts';
+import { parseHeader } from './header.ts';
 import { decodeType, voidType } from './decode.ts';
 import { StringTable } from './strings.ts';
 import type { Type, Void } from './types.ts';
-import { BTF_TYPE_SIZE, Kind, infoKind, infoKindFlag, infoVlen, trailingSize } from './wire.ts';
+import {
+  BTF_TYPE_SIZE,
+  Kind,
+  infoKind,
+  infoKindFlag,
+  infoVlen,
+  trailingSize,
+  type BtfHeader,
+} from './wire.ts';
 
 /** A type id: 0 is void; a base holds 1..nrTypes-1; split BTF continues at the base's nrTypes. */
 export type TypeId = number;
@@ -14,7 +22,7 @@ export type TypeId = number;
  * objects); accessors read fields on demand. Ids below `startId` fall through to `base`.
  */
 export class Btf {
-  readonly header: ParsedHeader;
+  readonly header: BtfHeader;
   readonly strings: StringTable;
   /** The exact bytes parsed; for a vmlinux this is what /sys/kernel/btf/vmlinux serves. */
   readonly bytes: Uint8Array;
@@ -32,7 +40,7 @@ export class Btf {
 
   private constructor(
     bytes: Uint8Array,
-    header: ParsedHeader,
+    header: BtfHeader,
     strings: StringTable,
     types: Uint8Array,
     offsets: Uint32Array,

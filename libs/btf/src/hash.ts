@@ -23,28 +23,40 @@
 import type { Btf, TypeId } from './btf.ts';
 import type { StringTable } from './strings.ts';
 import { visitTypeIdFields } from './fields.ts';
-import { BTF_TYPE_SIZE, Kind } from './wire.ts';
+import { BTF_TYPE_SIZE, Kind, infoKind, infoVlen, typeIdFieldCount, typeIdFieldOffset } from './wire.ts';
 
-// ---- 64-bit hash: two independent 32-bit murmur3 lanes. Module-level state: hashing never nests.
-let h1 = 0;
-let h2 = 0;
+// ---- 64-bit hash: two independent 32-bit murmur3 lanes, one hasher per computation.
 
-function begin(tag: number): void {
-  h1 = 0x9747b28c ^ tag;
-  h2 = 0x5bd1e995 ^ Math.imul(tag, 0x27d4eb2d);
-}
+/** Two 32-bit murmur3 lanes: `h.begin(tag)`, any number of `h.mix(word)`, then `h.end(out, at)`. */
+class LaneHasher {
+  private h1 = 0;
+  private h2 = 0;
 
-function mix(k: number): void {
-  let a = Math.imul(k, 0xcc9e2d51);
-  a = (a << 15) | (a >>> 17);
-  h1 ^= Math.imul(a, 0x1b873593);
-  h1 = (h1 << 13) | (h1 >>> 19);
-  h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-  let b = Math.imul(k, 0x85ebca6b);
-  b = (b << 17) | (b >>> 15);
-  h2 ^= Math.imul(b, 0xc2b2ae35);
-  h2 = (h2 << 11) | (h2 >>> 21);
-  h2 = (Math.imul(h2, 5) + 0x561ccd1b) | 0;
+  begin(tag: number): void {
+    this.h1 = 0x9747b28c ^ tag;
+    this.h2 = 0x5bd1e995 ^ Math.imul(tag, 0x27d4eb2d);
+  }
+
+  mix(k: number): void {
+    let a = Math.imul(k, 0xcc9e2d51);
+    a = (a << 15) | (a >>> 17);
+    let h1 = this.h1 ^ Math.imul(a, 0x1b873593);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    this.h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    let b = Math.imul(k, 0x85ebca6b);
+    b = (b << 17) | (b >>> 15);
+    let h2 = this.h2 ^ Math.imul(b, 0xc2b2ae35);
+    h2 = (h2 << 11) | (h2 >>> 21);
+    this.h2 = (Math.imul(h2, 5) + 0x561ccd1b) | 0;
+  }
+
+  /** Finish into out[at], out[at + 1]. */
+  end(out: Uint32Array, at: number): void {
+    const a = fmix(this.h1);
+    const b = fmix(this.h2);
+    out[at] = (a + b) >>> 0;
+    out[at + 1] = (b + ((a + b) >>> 0)) >>> 0;
+  }
 }
 
 function fmix(h: number): number {
@@ -53,14 +65,6 @@ function fmix(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Finish into out[at], out[at + 1]. */
-function end(out: Uint32Array, at: number): void {
-  const a = fmix(h1);
-  const b = fmix(h2);
-  out[at] = (a + b) >>> 0;
-  out[at + 1] = (b + ((a + b) >>> 0)) >>> 0;
 }
 
 const TAG_TYPE = 1;
@@ -76,9 +80,10 @@ const REFINE_ROUNDS = 3;
 
 function constant(tag: number, mark: number): Uint32Array {
   const out = new Uint32Array(2);
-  begin(tag);
-  mix(mark);
-  end(out, 0);
+  const h = new LaneHasher();
+  h.begin(tag);
+  h.mix(mark);
+  h.end(out, 0);
   return out;
 }
 /** Void (id 0) and ids that resolve nowhere, as children. */
@@ -103,50 +108,6 @@ function isNamedLeafKind(kind: number): boolean {
       return true;
     default:
       return false;
-  }
-}
-
-/** Number of type-id fields (fields.ts order) of a record. */
-function idFieldCount(kind: number, vlen: number): number {
-  switch (kind) {
-    case Kind.Fwd:
-    case Kind.Const:
-    case Kind.Volatile:
-    case Kind.Restrict:
-    case Kind.Ptr:
-    case Kind.Typedef:
-    case Kind.Func:
-    case Kind.Var:
-    case Kind.DeclTag:
-    case Kind.TypeTag:
-      return 1;
-    case Kind.Array:
-      return 2;
-    case Kind.Struct:
-    case Kind.Union:
-    case Kind.Datasec:
-      return vlen;
-    case Kind.FuncProto:
-      return vlen + 1;
-    default:
-      return 0;
-  }
-}
-
-/** Byte offset (from the record start) of type-id field `k`. */
-function idFieldAt(kind: number, k: number): number {
-  switch (kind) {
-    case Kind.Array:
-      return BTF_TYPE_SIZE + 4 * k;
-    case Kind.Struct:
-    case Kind.Union:
-      return BTF_TYPE_SIZE + 12 * k + 4;
-    case Kind.FuncProto:
-      return k === 0 ? 8 : BTF_TYPE_SIZE + 8 * (k - 1) + 4;
-    case Kind.Datasec:
-      return BTF_TYPE_SIZE + 12 * k;
-    default:
-      return 8;
   }
 }
 
@@ -224,7 +185,10 @@ export class StructuralHashes {
 /** Mixes strings by content, four bytes at a time, from one string table and its bases. */
 class StringMixer {
   private readonly tables: { start: number; bytes: Uint8Array; view: DataView }[] = [];
-  constructor(strings: StringTable) {
+  constructor(
+    strings: StringTable,
+    private readonly h: LaneHasher,
+  ) {
     for (let t: StringTable | undefined = strings; t; t = t.base) {
       this.tables.push({
         start: t.startOffset,
@@ -235,15 +199,16 @@ class StringMixer {
   }
 
   mixString(off: number): void {
+    const { h } = this;
     if (off === 0) {
-      mix(0);
+      h.mix(0);
       return;
     }
     let t = this.tables[0];
     for (let j = 1; t && off < t.start; j++) t = this.tables[j];
     const local = t ? off - t.start : -1;
     if (!t || local >= t.bytes.byteLength) {
-      mix(0xffffffff);
+      h.mix(0xffffffff);
       return;
     }
     const { bytes, view } = t;
@@ -254,13 +219,13 @@ class StringMixer {
         const w = view.getUint32(i, true);
         const zero = (w - 0x01010101) & ~w & 0x80808080;
         if (zero === 0) {
-          mix(w);
+          h.mix(w);
           i += 4;
           continue;
         }
         // Index of the first NUL byte (lowest address = lowest bits).
         const k = (31 - Math.clz32(zero & -zero)) >> 3;
-        if (k > 0) mix(w & (0xffffffff >>> (32 - 8 * k)));
+        if (k > 0) h.mix(w & (0xffffffff >>> (32 - 8 * k)));
         i += k;
         break;
       }
@@ -271,11 +236,11 @@ class StringMixer {
         w |= (bytes[i + k] as number) << (8 * k);
         k++;
       }
-      if (k > 0) mix(w >>> 0);
+      if (k > 0) h.mix(w >>> 0);
       i += k;
       if (k < 4 || i >= len || bytes[i] === 0) break;
     }
-    mix(i - local);
+    h.mix(i - local);
   }
 }
 
@@ -287,7 +252,8 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
   const offsets = btf.recordOffsets;
   const { view } = btf;
   const le = btf.header.littleEndian;
-  const strings = new StringMixer(btf.strings);
+  const h = new LaneHasher();
+  const strings = new StringMixer(btf.strings, h);
   const u32 = (at: number) => view.getUint32(at, le);
 
   // One pass over the records: kind, degree, and two hashes per type that do not depend on other
@@ -302,72 +268,72 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
     const at = offsets[i] as number;
     const nameOff = u32(at);
     const info = u32(at + 4);
-    const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
+    const kind = infoKind(info);
+    const vlen = infoVlen(info);
     kinds[i] = kind;
-    degree[i] = idFieldCount(kind, vlen);
+    degree[i] = typeIdFieldCount(kind, vlen);
     leaf[i] = nameOff !== 0 && isNamedLeafKind(kind) ? 1 : 0;
-    begin(TAG_NAME);
+    h.begin(TAG_NAME);
     strings.mixString(nameOff);
-    end(names, 2 * i);
-    begin(TAG_TYPE);
-    mix(info);
-    mix(names[2 * i] as number);
-    mix(names[2 * i + 1] as number);
+    h.end(names, 2 * i);
+    h.begin(TAG_TYPE);
+    h.mix(info);
+    h.mix(names[2 * i] as number);
+    h.mix(names[2 * i + 1] as number);
     const tail = at + BTF_TYPE_SIZE;
     switch (kind) {
       case Kind.Int:
-        mix(u32(at + 8));
-        mix(u32(tail));
+        h.mix(u32(at + 8));
+        h.mix(u32(tail));
         break;
       case Kind.Var:
       case Kind.DeclTag:
-        mix(u32(tail));
+        h.mix(u32(tail));
         break;
       case Kind.Array:
-        mix(u32(at + 8));
-        mix(u32(tail + 8));
+        h.mix(u32(at + 8));
+        h.mix(u32(tail + 8));
         break;
       case Kind.Struct:
       case Kind.Union:
-        mix(u32(at + 8));
+        h.mix(u32(at + 8));
         for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
           strings.mixString(u32(p));
-          mix(u32(p + 8));
+          h.mix(u32(p + 8));
         }
         break;
       case Kind.Enum:
-        mix(u32(at + 8));
+        h.mix(u32(at + 8));
         for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) {
           strings.mixString(u32(p));
-          mix(u32(p + 4));
+          h.mix(u32(p + 4));
         }
         break;
       case Kind.Enum64:
-        mix(u32(at + 8));
+        h.mix(u32(at + 8));
         for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
           strings.mixString(u32(p));
-          mix(u32(p + 4));
-          mix(u32(p + 8));
+          h.mix(u32(p + 4));
+          h.mix(u32(p + 8));
         }
         break;
       case Kind.FuncProto:
         for (let p = tail, e = tail + 8 * vlen; p < e; p += 8) strings.mixString(u32(p));
         break;
       case Kind.Datasec:
-        mix(u32(at + 8));
+        h.mix(u32(at + 8));
         for (let p = tail, e = tail + 12 * vlen; p < e; p += 12) {
-          mix(u32(p + 4));
-          mix(u32(p + 8));
+          h.mix(u32(p + 4));
+          h.mix(u32(p + 8));
         }
         break;
       case Kind.Float:
-        mix(u32(at + 8));
+        h.mix(u32(at + 8));
         break;
       default:
       // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG, FUNC, FWD: nothing but the id.
     }
-    end(locals, 2 * i);
+    h.end(locals, 2 * i);
   }
 
   const out = new Uint32Array(4 * n);
@@ -378,22 +344,22 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
     if (t >= startId && t < endId) {
       const c = 2 * (t - startId) + mode;
       if (mask !== undefined && mask[c] === 1) {
-        mix(MARK_IN_CYCLE);
-        mix(MARK_IN_CYCLE);
+        h.mix(MARK_IN_CYCLE);
+        h.mix(MARK_IN_CYCLE);
       } else {
-        mix(out[2 * c] as number);
-        mix(out[2 * c + 1] as number);
+        h.mix(out[2 * c] as number);
+        h.mix(out[2 * c + 1] as number);
       }
     } else if (t === 0) {
-      mix(VOID_SHAPE[0] as number);
-      mix(VOID_SHAPE[1] as number);
+      h.mix(VOID_SHAPE[0] as number);
+      h.mix(VOID_SHAPE[1] as number);
     } else if (t < startId && base) {
       base.read(t, mode === 1 ? 'pointee' : 'shape', tmp, 0);
-      mix(tmp[0] as number);
-      mix(tmp[1] as number);
+      h.mix(tmp[0] as number);
+      h.mix(tmp[1] as number);
     } else {
-      mix(DANGLING[0] as number);
-      mix(DANGLING[1] as number);
+      h.mix(DANGLING[0] as number);
+      h.mix(DANGLING[1] as number);
     }
   };
 
@@ -403,33 +369,33 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
     const mode = v & 1;
     const kind = kinds[i] as number;
     if (mode === 1 && leaf[i] === 1) {
-      begin(TAG_REF);
+      h.begin(TAG_REF);
       // A pointer to a forward declaration and to the definition are the same C type.
       const at = offsets[i] as number;
-      mix(kind === Kind.Fwd ? (u32(at + 4) >>> 31 === 1 ? Kind.Union : Kind.Struct) : kind);
-      mix(names[2 * i] as number);
-      mix(names[2 * i + 1] as number);
-      end(dst, dstAt);
+      h.mix(kind === Kind.Fwd ? (u32(at + 4) >>> 31 === 1 ? Kind.Union : Kind.Struct) : kind);
+      h.mix(names[2 * i] as number);
+      h.mix(names[2 * i + 1] as number);
+      h.end(dst, dstAt);
       return;
     }
-    begin(TAG_NODE);
-    mix(mode);
-    mix(locals[2 * i] as number);
-    mix(locals[2 * i + 1] as number);
+    h.begin(TAG_NODE);
+    h.mix(mode);
+    h.mix(locals[2 * i] as number);
+    h.mix(locals[2 * i + 1] as number);
     const d = degree[i] as number;
     if (d > 0) {
       const at = offsets[i] as number;
       const cm = mode === 1 || kind === Kind.Ptr ? 1 : 0;
-      for (let k = 0; k < d; k++) mixChild(u32(at + idFieldAt(kind, k)), cm);
+      for (let k = 0; k < d; k++) mixChild(u32(at + typeIdFieldOffset(kind, k)), cm);
     }
-    end(dst, dstAt);
+    h.end(dst, dstAt);
   };
 
   const nodeDegree = (v: number) => (v & 1 && leaf[v >> 1] ? 0 : (degree[v >> 1] as number));
   const nodeChild = (v: number, k: number) => {
     const i = v >> 1;
     const kind = kinds[i] as number;
-    const t = u32((offsets[i] as number) + idFieldAt(kind, k));
+    const t = u32((offsets[i] as number) + typeIdFieldOffset(kind, k));
     if (t < startId || t >= endId) return -1;
     return 2 * (t - startId) + ((v & 1) === 1 || kind === Kind.Ptr ? 1 : 0);
   };
@@ -449,7 +415,7 @@ function computeShapes(btf: Btf, base: StructuralHashes | undefined): Uint32Arra
         return;
       }
       mask ??= new Uint8Array(2 * n);
-      hashCycle(members, size, mask, out, hashNode, nodeDegree, nodeChild, TAG_SCC);
+      hashCycle(h, members, size, mask, out, hashNode, nodeDegree, nodeChild, TAG_SCC);
     });
   }
   return out;
@@ -575,12 +541,12 @@ function pack(lo: number, hi: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-function mixSorted(values: bigint[]): void {
+function mixSorted(h: LaneHasher, values: bigint[]): void {
   const arr = BigUint64Array.from(values).sort();
-  mix(arr.length);
+  h.mix(arr.length);
   for (const x of arr) {
-    mix(Number(x & 0xffffffffn));
-    mix(Number(x >> 32n));
+    h.mix(Number(x & 0xffffffffn));
+    h.mix(Number(x >> 32n));
   }
 }
 
@@ -591,6 +557,7 @@ function mixSorted(values: bigint[]): void {
  * refined hashes. Nothing depends on ids or on which member the traversal reached first.
  */
 function hashCycle(
+  h: LaneHasher,
   members: Int32Array,
   size: number,
   mask: Uint8Array,
@@ -609,40 +576,41 @@ function hashCycle(
   for (let round = 0; round < REFINE_ROUNDS; round++) {
     const next = new Uint32Array(2 * size);
     list.forEach((v, j) => {
-      begin(TAG_REFINE);
-      mix(cur[2 * j] as number);
-      mix(cur[2 * j + 1] as number);
+      h.begin(TAG_REFINE);
+      h.mix(cur[2 * j] as number);
+      h.mix(cur[2 * j + 1] as number);
       for (let k = 0, d = degree(v); k < d; k++) {
         const w = child(v, k);
         const p = w >= 0 ? pos.get(w) : undefined;
         if (p === undefined) continue;
-        mix(k);
-        mix(cur[2 * p] as number);
-        mix(cur[2 * p + 1] as number);
+        h.mix(k);
+        h.mix(cur[2 * p] as number);
+        h.mix(cur[2 * p + 1] as number);
       }
-      end(next, 2 * j);
+      h.end(next, 2 * j);
     });
     cur = next;
   }
   const all: bigint[] = [];
   for (let j = 0; j < size; j++) all.push(pack(cur[2 * j] as number, cur[2 * j + 1] as number));
   const sig = new Uint32Array(2);
-  begin(tag);
-  mixSorted(all);
-  end(sig, 0);
+  h.begin(tag);
+  mixSorted(h, all);
+  h.end(sig, 0);
   list.forEach((v, j) => {
-    begin(tag);
-    mix(cur[2 * j] as number);
-    mix(cur[2 * j + 1] as number);
-    mix(sig[0] as number);
-    mix(sig[1] as number);
-    end(out, 2 * v);
+    h.begin(tag);
+    h.mix(cur[2 * j] as number);
+    h.mix(cur[2 * j + 1] as number);
+    h.mix(sig[0] as number);
+    h.mix(sig[1] as number);
+    h.end(out, 2 * v);
     mask[v] = 0;
   });
 }
 
 /** Deep lanes of every local type: a Merkle hash over the components of the full reference graph. */
 function computeDeeps(btf: Btf, base: StructuralHashes | undefined, shapes: Uint32Array): Uint32Array {
+  const h = new LaneHasher();
   const n = btf.count;
   const startId = btf.startId;
   const { view } = btf;
@@ -686,11 +654,11 @@ function computeDeeps(btf: Btf, base: StructuralHashes | undefined, shapes: Uint
           childLanes(targets[k] as number);
           kids.push(tmp[0] as number, tmp[1] as number);
         }
-        begin(TAG_DEEP);
-        mix(shapes[4 * v] as number);
-        mix(shapes[4 * v + 1] as number);
-        for (const x of kids) mix(x);
-        end(deeps, 2 * v);
+        h.begin(TAG_DEEP);
+        h.mix(shapes[4 * v] as number);
+        h.mix(shapes[4 * v + 1] as number);
+        for (const x of kids) h.mix(x);
+        h.end(deeps, 2 * v);
         return;
       }
       // The component's signature: the multiset of its members' shapes and of the deep hashes of what
@@ -709,20 +677,20 @@ function computeDeeps(btf: Btf, base: StructuralHashes | undefined, shapes: Uint
         }
       }
       const sig = new Uint32Array(2);
-      begin(TAG_DEEP_SCC);
-      mixSorted(inside);
-      mix(0xfffffffe);
-      mixSorted(outside);
-      end(sig, 0);
+      h.begin(TAG_DEEP_SCC);
+      mixSorted(h, inside);
+      h.mix(0xfffffffe);
+      mixSorted(h, outside);
+      h.end(sig, 0);
       for (let j = 0; j < size; j++) {
         const v = members[j] as number;
         inComponent[v] = 0;
-        begin(TAG_DEEP_SCC);
-        mix(shapes[4 * v] as number);
-        mix(shapes[4 * v + 1] as number);
-        mix(sig[0] as number);
-        mix(sig[1] as number);
-        end(deeps, 2 * v);
+        h.begin(TAG_DEEP_SCC);
+        h.mix(shapes[4 * v] as number);
+        h.mix(shapes[4 * v + 1] as number);
+        h.mix(sig[0] as number);
+        h.mix(sig[1] as number);
+        h.end(deeps, 2 * v);
       }
     },
   );

@@ -1,34 +1,35 @@
 import { BtfError } from './errors.ts';
-import { BTF_HEADER_SIZE, BTF_MAGIC, type RawHeader } from './wire.ts';
+import { BTF_HEADER_SIZE, BTF_MAGIC, HDR, magicByteOrder, type BtfHeader } from './wire.ts';
 
-export interface ParsedHeader extends RawHeader {
-  littleEndian: boolean;
-}
+/** @deprecated the same type: `BtfHeader` (wire.ts). */
+export type ParsedHeader = BtfHeader;
 
 /**
  * Structural header checks (libbpf's btf_parse_hdr level): magic in either byte order, sizes inside the
  * buffer. Kernel-specific rules (version, flags, hdr_len tail, section order) live in the validator.
  */
-export function parseHeader(bytes: Uint8Array): ParsedHeader {
+export function parseHeader(bytes: Uint8Array): BtfHeader {
   if (bytes.byteLength < BTF_HEADER_SIZE) {
     throw new BtfError('BTF_TRUNCATED', `BTF of ${bytes.byteLength} bytes is shorter than its header`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let littleEndian: boolean;
-  if (view.getUint16(0, true) === BTF_MAGIC) littleEndian = true;
-  else if (view.getUint16(0, false) === BTF_MAGIC) littleEndian = false;
-  else throw new BtfError('BTF_BAD_MAGIC', `bad BTF magic 0x${view.getUint16(0, true).toString(16)}`);
+  const littleEndian = magicByteOrder(bytes);
+  if (littleEndian === null)
+    throw new BtfError('BTF_BAD_MAGIC', `bad BTF magic 0x${view.getUint16(0, true).toString(16)}`);
 
-  const header: ParsedHeader = {
+  const header: BtfHeader = {
     littleEndian,
     magic: BTF_MAGIC,
-    version: view.getUint8(2),
-    flags: view.getUint8(3),
-    hdrLen: view.getUint32(4, littleEndian),
-    typeOff: view.getUint32(8, littleEndian),
-    typeLen: view.getUint32(12, littleEndian),
-    strOff: view.getUint32(16, littleEndian),
-    strLen: view.getUint32(20, littleEndian),
+    version: view.getUint8(HDR.version),
+    flags: view.getUint8(HDR.flags),
+    hdrLen: view.getUint32(HDR.hdrLen, littleEndian),
+    typeOff: view.getUint32(HDR.typeOff, littleEndian),
+    typeLen: view.getUint32(HDR.typeLen, littleEndian),
+    strOff: view.getUint32(HDR.strOff, littleEndian),
+    strLen: view.getUint32(HDR.strLen, littleEndian),
+    // Userspace (libbpf 1.x, pahole) knows only the 24-byte header: a layout section is not read here.
+    layoutOff: 0,
+    layoutLen: 0,
   };
   if (header.hdrLen < BTF_HEADER_SIZE || header.hdrLen > bytes.byteLength) {
     throw new BtfError(

@@ -22,6 +22,7 @@ export type { ModuleBaseRefs } from './refs.ts';
 export { relocateSplit } from './relocate.ts';
 export type { Relocation } from './relocate.ts';
 export { StringTable } from './strings.ts';
+export { binaryToText, bytesToText, textToBytes } from './text.ts';
 export {
   Array,
   Const,

@@ -2,7 +2,7 @@ import { ElfError, ElfFile } from '@btfwatch/elf';
 import { Btf } from './btf.ts';
 import { BtfError } from './errors.ts';
 import { relocateSplit } from './relocate.ts';
-import { BTF_MAGIC } from './wire.ts';
+import { HDR, magicByteOrder } from './wire.ts';
 
 /** BTF as found in a file, before it is parsed against anything. */
 export interface BtfFile {
@@ -28,12 +28,7 @@ const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
  * decompressed first. Throws BTF_BAD_CONTAINER for anything else, BTF_NOT_FOUND for an ELF without .BTF.
  */
 export function readBtfFromFile(bytes: Uint8Array): BtfFile {
-  if (bytes.byteLength >= 2) {
-    const le = bytes[0]! | (bytes[1]! << 8);
-    const be = (bytes[0]! << 8) | bytes[1]!;
-    if (le === BTF_MAGIC || be === BTF_MAGIC)
-      return { format: 'raw', btf: bytes, looksSplit: looksSplit(bytes) };
-  }
+  if (magicByteOrder(bytes) !== null) return { format: 'raw', btf: bytes, looksSplit: looksSplit(bytes) };
   if (bytes.byteLength < 4 || ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new BtfError('BTF_BAD_CONTAINER', 'neither raw BTF (magic 0xeb9f) nor an ELF file');
   }
@@ -59,10 +54,10 @@ export function readBtfFromFile(bytes: Uint8Array): BtfFile {
 function looksSplit(bytes: Uint8Array): boolean {
   try {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const le = view.getUint16(0, true) === BTF_MAGIC;
-    const hdrLen = view.getUint32(4, le);
-    const strOff = view.getUint32(16, le);
-    const strLen = view.getUint32(20, le);
+    const le = magicByteOrder(bytes) ?? true;
+    const hdrLen = view.getUint32(HDR.hdrLen, le);
+    const strOff = view.getUint32(HDR.strOff, le);
+    const strLen = view.getUint32(HDR.strLen, le);
     if (strLen === 0) return true;
     const first = bytes[hdrLen + strOff];
     return first !== undefined && first !== 0;

@@ -1,6 +1,5 @@
 import { BtfError } from './errors.ts';
-
-const decoder = new TextDecoder('utf-8', { fatal: false });
+import { bytesToText } from './text.ts';
 
 /**
  * A BTF string section. In split BTF the section continues the base's: offsets below `startOffset`
@@ -71,17 +70,21 @@ export class StringTable {
   }
 }
 
-/** Names are almost always short ASCII: build those directly, leave the rest to TextDecoder. */
+/**
+ * Names are almost always short ASCII: build those directly. Other bytes go through bytesToText (valid
+ * UTF-8 as is, any other byte and the backslash as "\xNN", the way /dev/kmsg shows them).
+ */
 function decodeName(bytes: Uint8Array, start: number, end: number): string {
   if (end - start <= 256) {
-    let ascii = true;
+    let plain = true;
     for (let i = start; i < end; i++) {
-      if ((bytes[i] as number) >= 0x80) {
-        ascii = false;
+      const b = bytes[i] as number;
+      if (b >= 0x80 || b === 0x5c) {
+        plain = false;
         break;
       }
     }
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    if (plain) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
   }
-  return decoder.decode(bytes.subarray(start, end));
+  return bytesToText(bytes, start, end);
 }

@@ -5,7 +5,7 @@
 
 import type { Btf, TypeId } from './btf.ts';
 import { BtfError } from './errors.ts';
-import { KIND_NAMES, Kind } from './wire.ts';
+import { KIND_NAMES, Kind, infoVlen } from './wire.ts';
 
 /** BTF_INT_* encoding bits (the top byte of the INT trailing word). */
 export const INT_SIGNED = 1 << 0;
@@ -231,7 +231,7 @@ abstract class Composite extends TypeBase {
   /** Byte offset of the first member record within btf.types. */
   declare private readonly trailing: number;
   get vlen(): number {
-    return this.info & 0xffff;
+    return infoVlen(this.info);
   }
   /**
    * Members in declaration order. With kind_flag set, each offset word holds the bitfield size in
@@ -288,7 +288,7 @@ abstract class EnumBase<V> extends TypeBase {
   declare readonly size: number;
   declare protected readonly trailing: number;
   get vlen(): number {
-    return this.info & 0xffff;
+    return infoVlen(this.info);
   }
   /** kind_flag on an enum: its values are signed. */
   get signed(): boolean {
@@ -365,7 +365,7 @@ export class Func extends TypeBase {
   declare readonly typeId: TypeId;
   /** Linkage lives in vlen; values past Extern are kept as numbers (the kernel rejects them). */
   get linkage(): FuncLinkage | number {
-    return this.info & 0xffff;
+    return infoVlen(this.info);
   }
   get type(): Type {
     return this.resolve(this.typeId, 'prototype');
@@ -403,7 +403,7 @@ export class FuncProto extends TypeBase {
   declare readonly returnTypeId: TypeId;
   declare private readonly trailing: number;
   get vlen(): number {
-    return this.info & 0xffff;
+    return infoVlen(this.info);
   }
   get returnType(): Type {
     return this.resolve(this.returnTypeId, 'return type');
@@ -453,7 +453,7 @@ export class Datasec extends TypeBase {
   declare readonly size: number;
   declare private readonly trailing: number;
   get vlen(): number {
-    return this.info & 0xffff;
+    return infoVlen(this.info);
   }
   get vars(): readonly VarSecinfo[] {
     if (this.varsCache) return this.varsCache;

@@ -1,21 +1,42 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { readModuleFacts, readVmlinuxBtf, readVmlinuxExports, type ModuleFacts } from '@btfwatch/compat';
+import { readModuleFacts, readVmlinuxExports, type ModuleFacts } from '@btfwatch/compat';
 import type { ExportedCrc } from '@btfwatch/elf';
 import { readDeb } from './deb.ts';
+import { describeLayers, readKernelImage } from './kernel-image.ts';
 import { decompressModule } from './module.ts';
 import type { PickedFile } from './pick.ts';
 import { readRpm } from './rpm.ts';
-import { extractVmlinux } from './vmlinuz.ts';
+
+/** What the kernel image itself says, beside its BTF (not stored yet: for the arch-aware schema). */
+export interface KernelImageFacts {
+  /** Path of the image in the package. */
+  path: string;
+  /** Its containers, outermost first: "bzimage (zstd) → elf", "arm64-image", "s390-image (zstd) → raw". */
+  format: string;
+  /** Byte order of its BTF (or vmlinux ELF); null when neither tells. */
+  littleEndian: boolean | null;
+  /** The CPU architecture the image is for (Debian names; `arm` for 32-bit ARM); null when unknown. */
+  arch: string | null;
+  /** The `Linux version …` banner and the release it names. */
+  banner: string | null;
+  release: string | null;
+  /** Why the image has no BTF, when it has none. */
+  noBtf: string | null;
+}
 
 /** Kernel-wide files one package carries for one release. */
 export interface KernelPart {
   release: string;
-  /** The vmlinux .BTF section; null when the package has a vmlinuz without BTF. */
+  /** The vmlinux BTF (/sys/kernel/btf/vmlinux); null when the package has a kernel image without BTF. */
   vmlinuxBtf?: Uint8Array | null;
-  /** What the vmlinux exports with its CRCs; null when it carries none, undefined without a vmlinuz. */
+  /**
+   * What the vmlinux exports with its CRCs; null when it carries none, undefined without a vmlinuz or
+   * when the image holds a raw kernel (arm64, riscv64, s390x, armhf: no ELF symbol table to read).
+   */
   vmlinuxExports?: ExportedCrc[] | null;
+  image?: KernelImageFacts;
   configText?: string;
   symversText?: string;
 }
@@ -76,11 +97,21 @@ export async function extractPackageStream(
     if (!release) return;
     switch (file.kind) {
       case 'vmlinuz': {
-        const image = await file.read();
-        const done = extractVmlinux(image).then((vmlinux) => {
+        const bytes = await file.read();
+        const path = file.path;
+        const done = readKernelImage(bytes).then((image) => {
           const p = part(kernels, release);
-          p.vmlinuxBtf = own(readVmlinuxBtf(vmlinux));
-          p.vmlinuxExports = readVmlinuxExports(vmlinux);
+          p.vmlinuxBtf = own(image.btf);
+          if (image.vmlinux) p.vmlinuxExports = readVmlinuxExports(image.vmlinux);
+          p.image = {
+            path,
+            format: describeLayers(image.layers),
+            littleEndian: image.littleEndian,
+            arch: image.arch,
+            banner: image.banner,
+            release: image.release,
+            noBtf: image.noBtf,
+          };
         });
         done.catch(() => undefined);
         pending.push(done);

@@ -13,6 +13,14 @@ export {
 } from './rpm.ts';
 export { classifyPath, type FileKind, type FileCompression, type PathClass } from './classify.ts';
 export { extractVmlinux, locateBzImagePayload, type VmlinuzPayload, type ExtractOptions } from './vmlinuz.ts';
+export {
+  describeLayers,
+  readKernelImage,
+  type ImageFormat,
+  type ImageLayer,
+  type KernelImage,
+  type ReadImageOptions,
+} from './kernel-image.ts';
 export { compressedModuleSuffix, decompressModule, type DecompressModuleOptions } from './module.ts';
 export { parseDeb822, deb822Field, type Deb822Paragraph } from './deb822.ts';
 export { detectCompression, type Compression, type DecoderOptions } from './compression.ts';
@@ -31,4 +39,10 @@ export {
   type PkgErrorCode,
 } from './errors.ts';
 export { extractPackage, extractPackageStream } from './extract.ts';
-export type { ExtractedModule, ExtractedPackage, ExtractProgress, KernelPart } from './extract.ts';
+export type {
+  ExtractedModule,
+  ExtractedPackage,
+  ExtractProgress,
+  KernelImageFacts,
+  KernelPart,
+} from './extract.ts';

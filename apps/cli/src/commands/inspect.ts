@@ -1,12 +1,15 @@
 import { Btf, KIND_NAMES, dumpRaw, openBtf, readBtfFromFile, type Kind } from '@btfwatch/btf';
-import { readModuleFacts } from '@btfwatch/compat';
+import { kernelVersionFromBanner, readModuleFacts } from '@btfwatch/compat';
+import { describeLayers, type KernelImage } from '@btfwatch/pkg';
 import { createHash } from 'node:crypto';
 import { parse } from '../args.ts';
-import { kernelVersionOf, readBtfContainer } from '../files.ts';
+import { kernelVersionOf, readBtfContainer, readKernelOrModule } from '../files.ts';
 import { UsageError } from '../usage.ts';
 
 export const INSPECT_USAGE = `btfwatch inspect FILE [--base FILE] [--json] [--types]
-  FILE: vmlinuz, vmlinux, /sys/kernel/btf/vmlinux, raw .btf, or a module (.ko, .ko.xz, .ko.zst, .ko.gz)
+  FILE: a kernel image (x86 bzImage, arm64/riscv64 Image or Image.gz, EFI zboot, ARM zImage, s390 image,
+        vmlinux ELF), /sys/kernel/btf/vmlinux, raw .btf, or a module (.ko, .ko.xz, .ko.zst, .ko.gz).
+        A kernel built without BTF prints "btf: none" and why (exit status 0).
   --base FILE   the base BTF a module's split BTF is read against (needed for --types on modules)
   --types       dump every type like \`bpftool btf dump file FILE format raw\`
   --json        machine-readable summary`;
@@ -28,13 +31,25 @@ export async function inspect(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(`usage: ${INSPECT_USAGE}`);
   const path = positionals[0]!;
-  const bytes = await readBtfContainer(path);
+  const read = await readKernelOrModule(path);
+  const image = read.kind === 'image' ? read.image : null;
+  if (image && !read.bytes) {
+    const version = image.banner ? kernelVersionFromBanner(image.banner) : null;
+    return printSummary(
+      {
+        ...imageSummary(path, image),
+        kernelVersion: version?.version ?? null,
+        versionFrom: version?.how ?? null,
+      },
+      values.json === true,
+    );
+  }
+  const bytes = read.bytes!;
   const file = readBtfFromFile(bytes);
   const base = values.base ? openBtf(readBtfFromFile(await readBtfContainer(values.base))) : undefined;
   const isModule = file.looksSplit || file.distilledBase !== undefined;
   const summary: Record<string, unknown> = {
-    file: path,
-    kind: isModule ? 'module' : 'vmlinux',
+    ...(image ? imageSummary(path, image) : { file: path, kind: isModule ? 'module' : 'vmlinux' }),
     btfSha256: createHash('sha256').update(file.btf).digest('hex'),
     btfBytes: file.btf.byteLength,
   };
@@ -75,7 +90,31 @@ export async function inspect(argv: string[]): Promise<number> {
     process.stdout.write(dumpRaw(btf));
     return 0;
   }
-  if (values.json) {
+  return printSummary(summary, values.json === true);
+}
+
+/** What the image itself says: its layers, release, BTF byte order, and why it has no BTF if so. */
+function imageSummary(path: string, image: KernelImage): Record<string, unknown> {
+  return {
+    file: path,
+    kind: 'vmlinux',
+    image: describeLayers(image.layers),
+    arch: image.arch,
+    release: image.release,
+    ...(image.btf
+      ? {
+          byteOrder: image.littleEndian ? 'little-endian' : 'big-endian',
+          btfFound:
+            image.btfSource?.kind === 'raw-header'
+              ? `BTF header at offset ${image.btfSource.offset}`
+              : '.BTF section',
+        }
+      : { btf: 'none', noBtf: image.noBtf }),
+  };
+}
+
+function printSummary(summary: Record<string, unknown>, json: boolean): number {
+  if (json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
   }

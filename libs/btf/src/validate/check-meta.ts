@@ -1,4 +1,13 @@
-import { Kind } from '../wire.ts';
+import {
+  BTF_INT_BOOL,
+  BTF_INT_CHAR,
+  BTF_INT_MASK,
+  BTF_INT_SIGNED,
+  BTF_MAX_TYPE,
+  INFO_CLASSIC,
+  KIND_NAMES,
+  Kind,
+} from '../wire.ts';
 import { EINVAL, ENOTSUPP, type ValidationCode } from './errors.ts';
 import type { KernelLog } from './kernel-log.ts';
 import { binary, type KernelBtf, type StringLocation } from './kernel-btf.ts';
@@ -7,10 +16,7 @@ import { validIdentifier, validSectionName, validVarName } from './names.ts';
 // The per-kind check_meta callbacks of kernel/bpf/btf.c, in the kernel's order of checks, with the
 // lines each failure logs. At BPF_LOG_KERNEL level nothing is printed for types that pass.
 
-const BTF_MAX_TYPE = 0x000fffff;
 const EMPTY_STRING = new Uint8Array(1);
-const BTF_INFO_MASK = 0x9f00ffff;
-const BTF_INT_MASK = 0x0fffffff;
 const BTF_FUNC_GLOBAL = 1;
 const BTF_VAR_GLOBAL_ALLOCATED = 1;
 
@@ -34,29 +40,6 @@ interface Rec {
   /** size or type, depending on kind. */
   st: number;
 }
-
-const KIND_STR = [
-  'UNKNOWN',
-  'INT',
-  'PTR',
-  'ARRAY',
-  'STRUCT',
-  'UNION',
-  'ENUM',
-  'FWD',
-  'TYPEDEF',
-  'VOLATILE',
-  'CONST',
-  'RESTRICT',
-  'FUNC',
-  'FUNC_PROTO',
-  'VAR',
-  'DATASEC',
-  'FLOAT',
-  'DECL_TAG',
-  'TYPE_TAG',
-  'ENUM64',
-];
 
 const typeIdValid = (id: number) => id <= BTF_MAX_TYPE;
 const roundupBytes = (bits: number) => (bits >>> 3) + ((bits & 7) !== 0 ? 1 : 0);
@@ -103,7 +86,7 @@ export class MetaChecker {
       };
     }
     const info = btf.u32(at + 4);
-    if (!this.features.wideInfo && (info & ~BTF_INFO_MASK) !== 0) {
+    if (!this.features.wideInfo && (info & ~INFO_CLASSIC.usedBits) !== 0) {
       this.log.vlog(`[${id}] Invalid btf_info:${info.toString(16)}`);
       return {
         code: 'BAD_INFO',
@@ -185,7 +168,9 @@ export class MetaChecker {
   /** btf_verifier_log_type (details) or btf_verifier_log_basic, then a failure. */
   private fail(t: Rec, code: ValidationCode, msg: string, details = true, errno = EINVAL): MetaFailure {
     if (!this.quiet) {
-      this.log.vlog(`[${t.id}] ${KIND_STR[t.kind]} ${this.btf.logName(t.nameOff)}${details ? ' ' : ''}`);
+      this.log.vlog(
+        `[${t.id}] ${KIND_NAMES[t.kind as Kind]} ${this.btf.logName(t.nameOff)}${details ? ' ' : ''}`,
+      );
       if (details) for (const line of this.details(t)) this.log.vlog(line);
       this.log.vlog(' ');
       this.log.vlog(msg);
@@ -234,7 +219,15 @@ export class MetaChecker {
         const d = tr(0);
         const enc = (d >>> 24) & 0x0f;
         const encStr =
-          enc === 0 ? '(none)' : enc === 1 ? 'SIGNED' : enc === 2 ? 'CHAR' : enc === 4 ? 'BOOL' : 'UNKN';
+          enc === 0
+            ? '(none)'
+            : enc === BTF_INT_SIGNED
+              ? 'SIGNED'
+              : enc === BTF_INT_CHAR
+                ? 'CHAR'
+                : enc === BTF_INT_BOOL
+                  ? 'BOOL'
+                  : 'UNKN';
         return [`size=${t.st} bits_offset=${(d >>> 16) & 0xff} nr_bits=${d & 0xff} encoding=${encStr}`];
       }
       case Kind.Array:
@@ -317,7 +310,7 @@ export class MetaChecker {
     if (nrBits > 128) return this.fail(t, 'BAD_INT_BITS', 'nr_bits exceeds 128');
     if (roundupBytes(nrBits) > t.st) return this.fail(t, 'BAD_INT_BITS', 'nr_bits exceeds type_size');
     const encoding = (data >>> 24) & 0x0f;
-    if (encoding && encoding !== 1 && encoding !== 2 && encoding !== 4) {
+    if (encoding && encoding !== BTF_INT_SIGNED && encoding !== BTF_INT_CHAR && encoding !== BTF_INT_BOOL) {
       return this.fail(t, 'BAD_INT_ENCODING', 'Unsupported encoding', true, ENOTSUPP);
     }
     return 4;
@@ -501,7 +494,7 @@ export class MetaChecker {
 
 /** For tests and callers that want the kernel's kind names (btf_kind_str). */
 export function kernelKindName(kind: number): string | undefined {
-  return KIND_STR[kind];
+  return KIND_NAMES[kind as Kind];
 }
 
 export { binary };

@@ -42,6 +42,14 @@ export interface KernelBtfFeatures {
   quietMismatch: boolean;
   /** .BTF.base (distilled base) is parsed and the split relocated onto vmlinux: 6.11 (6.12 source). */
   distilledBase: boolean;
+  /**
+   * The most bytes vprintk_store reserves for one record, the KERN_<LEVEL> prefix and a NUL included:
+   * LOG_LINE_MAX = 1024 - PREFIX_MAX(32) = 992 up to 6.2 (6.1 source; Debian builds leave
+   * PRINTK_CALLER unset, which would make it 976), PRINTKRB_RECORD_MAX = 1024 since "printk: adjust
+   * string limit macros" (patch 2023-01-05 → 6.3; 6.12 and 7.2 source). A longer line is cut after
+   * 989 and 1021 visible bytes.
+   */
+  printkRecordMax: number;
 }
 
 /** The version's feature set; versions before 5.11 have no module BTF at all. */
@@ -71,6 +79,7 @@ export function kernelBtfFeatures(version: string | KernelVersion): KernelBtfFea
     allowMismatchOption: at(5, 18),
     quietMismatch: at(6, 2),
     distilledBase: at(6, 11),
+    printkRecordMax: at(6, 3) ? 1024 : 992,
   };
 }
 

@@ -1,5 +1,12 @@
 import type { Btf } from '../btf.ts';
-import { BTF_MAX_NAME_OFFSET, BTF_TYPE_SIZE } from '../wire.ts';
+import {
+  BTF_MAX_NAME_OFFSET,
+  BTF_TYPE_SIZE,
+  INFO_CLASSIC,
+  INFO_WIDE,
+  type BtfHeader,
+  type InfoLayout,
+} from '../wire.ts';
 import type { KernelBtfFeatures } from './features.ts';
 
 /**
@@ -65,18 +72,8 @@ export function btfSpace(btf: Btf): BtfSpace {
   };
 }
 
-export interface KernelHeader {
-  magic: number;
-  version: number;
-  flags: number;
-  hdrLen: number;
-  typeOff: number;
-  typeLen: number;
-  strOff: number;
-  strLen: number;
-  layoutOff: number;
-  layoutLen: number;
-}
+/** The header as the kernel copied it (btf->hdr): a zeroed struct with min(hdr_len, sizeof) bytes in. */
+export type KernelHeader = BtfHeader;
 
 /**
  * One blob as btf_parse_module/btf_parse_base hold it while validating: raw data, the copied header,
@@ -85,7 +82,8 @@ export interface KernelHeader {
  */
 export class KernelBtf implements BtfSpace {
   readonly view: DataView;
-  header: KernelHeader = {
+  header: BtfHeader = {
+    littleEndian: true,
     magic: 0,
     version: 0,
     flags: 0,
@@ -105,13 +103,22 @@ export class KernelBtf implements BtfSpace {
   /** First string offset of this blob: 0 for a base, the base's str_len for split BTF. */
   readonly startStrOff: number;
 
+  /** How `info` splits into kind and vlen on this kernel. */
+  readonly info: InfoLayout;
+
   constructor(
     readonly data: Uint8Array,
     readonly features: KernelBtfFeatures,
     readonly base?: BtfSpace,
+    /**
+     * The kernel's native byte order (its own vmlinux BTF's). The kernel never byte-swaps: a blob
+     * written in the other order is read as is, and fails the header checks.
+     */
     readonly littleEndian = true,
   ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.info = features.wideInfo ? INFO_WIDE : INFO_CLASSIC;
+    this.header.littleEndian = littleEndian;
     this.startId = base ? base.totalTypes : 1;
     this.startStrOff = base ? base.totalStrLen : 0;
   }
@@ -134,11 +141,11 @@ export class KernelBtf implements BtfSpace {
   }
 
   kindOf(info: number): number {
-    return (info >>> 24) & (this.features.wideInfo ? 0x7f : 0x1f);
+    return (info >>> 24) & this.info.kindMask;
   }
 
   vlenOf(info: number): number {
-    return info & (this.features.wideInfo ? 0xffffff : 0xffff);
+    return info & this.info.vlenMask;
   }
 
   typeWords(id: number): { info: number; sizeOrType: number } | undefined {
@@ -171,7 +178,7 @@ export class KernelBtf implements BtfSpace {
     return this.data.subarray(this.stringsStart + local, this.stringsStart + this.header.strLen);
   }
 
-  private strings?: { header: KernelHeader; table: Uint8Array };
+  private strings?: { header: BtfHeader; table: Uint8Array };
 
   locateString(offset: number, out: StringLocation): boolean {
     if (offset < this.startStrOff) return this.base?.locateString(offset, out) ?? false;

@@ -1,6 +1,15 @@
 import { E2BIG, EINVAL, ELOOP, ENOTSUPP, type ValidationCode } from './errors.ts';
 import type { KernelLog } from './kernel-log.ts';
 import type { KernelBtf } from './kernel-btf.ts';
+import {
+  BTF_HEADER_SIZE,
+  BTF_LAYOUT_HEADER_SIZE,
+  BTF_MAGIC,
+  BTF_MAX_NAME_OFFSET,
+  BTF_VERSION,
+  HDR,
+  type BtfHeader,
+} from '../wire.ts';
 
 // btf_parse_hdr, btf_parse_str_sec and the modifier-chain pass of kernel/bpf/btf.c. Each returns the
 // first failure (after logging what the kernel logs) or undefined.
@@ -12,8 +21,6 @@ export interface StageFailure {
   typeId?: number;
 }
 
-const BTF_MAGIC = 0xeb9f;
-
 function failed(log: KernelLog, code: ValidationCode, message: string, errno = EINVAL): StageFailure {
   log.vlog(message);
   return { code, errno, message };
@@ -22,31 +29,32 @@ function failed(log: KernelLog, code: ValidationCode, message: string, errno = E
 /** btf_parse_hdr + btf_check_sec_info. Fills `btf.header` the way the kernel copies it. */
 export function parseHeader(btf: KernelBtf, log: KernelLog): StageFailure | undefined {
   const size = btf.data.byteLength;
-  if (size < 8) return failed(log, 'HDR_LEN_NOT_FOUND', 'hdr_len not found');
-  const hdrLen = btf.u32(4);
+  if (size < HDR.hdrLen + 4) return failed(log, 'HDR_LEN_NOT_FOUND', 'hdr_len not found');
+  const hdrLen = btf.u32(HDR.hdrLen);
   if (size < hdrLen) return failed(log, 'HDR_NOT_FOUND', 'btf_header not found');
-  const known = btf.features.layoutSection ? 32 : 24;
+  const known = btf.features.layoutSection ? BTF_LAYOUT_HEADER_SIZE : BTF_HEADER_SIZE;
   for (let i = known; i < hdrLen; i++) {
     if (btf.data[i] !== 0) return failed(log, 'HDR_UNSUPPORTED', 'Unsupported btf_header', E2BIG);
   }
   // memcpy(&btf->hdr, data, min(hdr_len, sizeof(hdr))) into a zeroed struct.
   const copy = Math.min(hdrLen, known);
   const word = (at: number) => (at + 4 <= copy ? btf.u32(at) : 0);
-  const header = {
-    magic: copy >= 2 ? btf.view.getUint16(0, btf.littleEndian) : 0,
-    version: copy >= 3 ? (btf.data[2] ?? 0) : 0,
-    flags: copy >= 4 ? (btf.data[3] ?? 0) : 0,
+  const header: BtfHeader = {
+    magic: copy >= 2 ? btf.view.getUint16(HDR.magic, btf.littleEndian) : 0,
+    version: copy >= 3 ? (btf.data[HDR.version] ?? 0) : 0,
+    flags: copy >= 4 ? (btf.data[HDR.flags] ?? 0) : 0,
     hdrLen,
-    typeOff: word(8),
-    typeLen: word(12),
-    strOff: word(16),
-    strLen: word(20),
-    layoutOff: word(24),
-    layoutLen: word(28),
+    typeOff: word(HDR.typeOff),
+    typeLen: word(HDR.typeLen),
+    strOff: word(HDR.strOff),
+    strLen: word(HDR.strLen),
+    layoutOff: word(HDR.layoutOff),
+    layoutLen: word(HDR.layoutLen),
+    littleEndian: btf.littleEndian,
   };
   btf.header = header;
   if (header.magic !== BTF_MAGIC) return failed(log, 'BAD_MAGIC', 'Invalid magic');
-  if (header.version !== 1) return failed(log, 'BAD_VERSION', 'Unsupported version', ENOTSUPP);
+  if (header.version !== BTF_VERSION) return failed(log, 'BAD_VERSION', 'Unsupported version', ENOTSUPP);
   if (header.flags) return failed(log, 'BAD_FLAGS', 'Unsupported flags', ENOTSUPP);
   if (!btf.base && size === hdrLen) return failed(log, 'NO_DATA', 'No data');
   return checkSections(btf, log, size);
@@ -59,7 +67,7 @@ function checkSections(btf: KernelBtf, log: KernelLog, size: number): StageFailu
     { off: h.typeOff, len: h.typeLen },
     { off: h.strOff, len: h.strLen },
   ];
-  if (btf.features.layoutSection && h.hdrLen >= 32 && h.layoutLen !== 0)
+  if (btf.features.layoutSection && h.hdrLen >= BTF_LAYOUT_HEADER_SIZE && h.layoutLen !== 0)
     secs.push({ off: h.layoutOff, len: h.layoutLen });
   // The kernel's comparator subtracts u32s and casts to int.
   secs.sort((x, y) => (x.off - y.off) | 0 || (x.len - y.len) | 0);
@@ -80,12 +88,12 @@ function checkSections(btf: KernelBtf, log: KernelLog, size: number): StageFailu
 export function parseStrings(btf: KernelBtf, log: KernelLog): StageFailure | undefined {
   const h = btf.header;
   const end = h.hdrLen + h.strOff + h.strLen;
-  const oldHeader = !btf.features.layoutSection || h.hdrLen < 32;
+  const oldHeader = !btf.features.layoutSection || h.hdrLen < BTF_LAYOUT_HEADER_SIZE;
   if (oldHeader && end !== btf.data.byteLength) {
     return failed(log, 'STRINGS_NOT_AT_END', 'String section is not at the end');
   }
   if (btf.base && !h.strLen) return undefined;
-  if (!h.strLen || h.strLen - 1 > 0x00ffffff || btf.data[end - 1] !== 0) {
+  if (!h.strLen || h.strLen - 1 > BTF_MAX_NAME_OFFSET || btf.data[end - 1] !== 0) {
     return failed(log, 'BAD_STRINGS', 'Invalid string section');
   }
   if (!btf.base && btf.data[btf.stringsStart] !== 0)

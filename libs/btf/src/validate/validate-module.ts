@@ -1,4 +1,5 @@
 import type { Btf } from '../btf.ts';
+import { magicByteOrder } from '../wire.ts';
 import { MetaChecker } from './check-meta.ts';
 import { kindName, type ValidationError } from './errors.ts';
 import { kernelBtfFeatures, type KernelBtfFeatures, type KernelVersion } from './features.ts';
@@ -50,7 +51,11 @@ export type ModuleBtfVerdict =
       error: ValidationError;
       /** Every dmesg line K prints for this module, in order (without the "[ time]" prefix). */
       log: string[];
-      /** pr_warn_once lines: printed only for the first module rejected since boot. */
+      /**
+       * pr_warn_once lines (6.2+ with MODULE_ALLOW_BTF_MISMATCH=y: BTF_MISMATCH_NOTICE): printed once
+       * per boot, after the lines of the first module rejected since boot, and by no later one. They
+       * describe the boot, not this module: keep them apart from `log`.
+       */
       onceLog: string[];
       load: 'loads-without-btf' | 'fails';
       features: KernelBtfFeatures;
@@ -80,15 +85,18 @@ export function validateModuleBtf(
   const log = new KernelLog(features);
 
   const useDistilled = features.distilledBase && options.distilledBase !== undefined;
+  // K reads every blob in its own byte order, its vmlinux's: a module written in the other order is
+  // not swapped but misread (its hdr_len comes out huge: "btf_header not found").
+  const native = vmlinux.header.littleEndian;
   let base = btfSpace(vmlinux);
   if (useDistilled && options.distilledBase) {
-    const distilled = new KernelBtf(options.distilledBase, features);
+    const distilled = new KernelBtf(options.distilledBase, features, undefined, native);
     const failure = parseBlob(distilled, log, false);
     if (failure) return rejected(failure, distilled, '.BTF.base');
     base = distilled;
   }
 
-  const btf = new KernelBtf(split, features, base);
+  const btf = new KernelBtf(split, features, base, native);
   const failure = parseBlob(btf, log, features.quietMismatch && allow);
   if (failure) return rejected(failure, btf, '.BTF');
 
@@ -144,7 +152,8 @@ export function validateBaseBtf(
 ): BaseBtfVerdict {
   const features: KernelBtfFeatures = { ...kernelBtfFeatures(target.kernelVersion), ...target.features };
   const log = new KernelLog(features);
-  const btf = new KernelBtf(bytes, features);
+  // A kernel's own BTF is in its native order by construction: the magic says which that is.
+  const btf = new KernelBtf(bytes, features, undefined, magicByteOrder(bytes) ?? true);
   const failure = parseBlob(btf, log, false);
   if (!failure) return { ok: true, features, log: log.lines() };
   const kind = failure.typeId === undefined ? undefined : typeKind(btf, failure.typeId, failure);
