@@ -15,7 +15,7 @@ export interface CoverageFacts {
   kernelVersion: string | null;
   config: unknown | null;
   symversSha256: string | null;
-  /** Whether any of its packages carried exported CRCs (vmlinux or modules). */
+  /** Whether one of its packages carried the vmlinux's own exported CRCs (its image is an ELF with them). */
   imageExports: boolean;
 }
 

@@ -226,7 +226,11 @@ function assessValidated(
         : '';
     return {
       btf: 'rejected',
-      explanation: `the kernel rejects the module's BTF (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''})${own}: it logs "failed to validate module [${module.name}] BTF: ${verdict.error.errno}"`,
+      explanation: `the kernel rejects the module's BTF (${verdict.error.message}${verdict.error.typeId !== undefined ? ` at type [${verdict.error.typeId}]` : ''})${own}: ${
+        verdict.log.some((l) => l.startsWith('failed to validate module'))
+          ? `it logs "failed to validate module [${module.name}] BTF: ${verdict.error.errno}"`
+          : 'it says so only in its once-per-boot mismatch notice (CONFIG_MODULE_ALLOW_BTF_MISMATCH=y quiets the per-module lines)'
+      }`,
       kernelLog: verdict.log,
       onceLog: verdict.onceLog,
       validation: { ...verdict.error, ok: false },

@@ -27,7 +27,12 @@ const SERVICE_STACK = [
   '/node_modules/drizzle-orm/',
   '/apps/api/',
   '/apps/worker/',
-  '/libs/db/',
+  // The database lib itself; its error classes (libs/db/src/errors.ts, which the CLI's one-line error report
+  // knows) load nothing else.
+  '/libs/db/src/index.ts',
+  '/libs/db/src/database.ts',
+  '/libs/db/src/repos/',
+  '/libs/db/src/schema/',
 ];
 const recorder = new URL('../../support/imports/record.mjs', import.meta.url).pathname;
 

@@ -99,3 +99,19 @@ test("a module's references into its own base all land on the right kinds; into 
     assert.ok(wrong.examples.every((e) => e.target < b55.nrTypes && e.typeId >= b55.nrTypes));
   }
 });
+
+test('6.12 with MODULE_ALLOW_BTF_MISMATCH=y rejects quietly: the explanation says so instead of quoting a line it does not print', () => {
+  const trixie = Btf.parse(vmlinuxBtf(RELEASES.trixie));
+  const flags = configFlags(parseKernelConfig(btfFixture(`${RELEASES.trixie}/config.xz`).toString()));
+  assert.equal(flags.MODULE_ALLOW_BTF_MISMATCH, true);
+  const kernel: KernelFacts = {
+    btf: { base: trixie, baseSha256: trixie.sha256, kernelVersion: '6.12.117', flags },
+    abi: { vermagic: null, modversions: true, exports: null },
+  };
+  const judged = judgeModule({ ...facts(RELEASES.bookworm55, 'overlay.ko'), buildBase: null }, kernel, deps);
+  assert.equal(judged.btf, 'rejected');
+  assert.ok(!judged.assessment.kernelLog.some((l) => l.startsWith('failed to validate module')));
+  assert.ok(judged.assessment.onceLog.some((l) => l.startsWith('Kernel module BTF mismatch detected')));
+  assert.match(judged.explanation, /once-per-boot mismatch notice/);
+  assert.doesNotMatch(judged.explanation, /it logs "failed to validate/);
+});

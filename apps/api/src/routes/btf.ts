@@ -1,6 +1,6 @@
 import { Btf, BtfError, readBtfFromFile } from '@btfwatch/btf';
 import { hasBlob, kernelsByBaseBtf, prepareBlob, putBlobs, type Database } from '@btfwatch/db';
-import { PkgError, detectCompression, extractVmlinux, locateBzImagePayload } from '@btfwatch/pkg';
+import { PkgError, readKernelImage } from '@btfwatch/pkg';
 import { badRequest } from '../errors.ts';
 import type { Handlers } from './types.ts';
 
@@ -11,38 +11,35 @@ export async function isBaseBtfKnown(db: Database, sha256: string): Promise<bool
   return hasBlob(db, sha256, BASE_BTF);
 }
 
-const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
-const isElf = (b: Uint8Array) => ELF_MAGIC.every((m, i) => b[i] === m);
+const isRawBtf = (b: Uint8Array) =>
+  b.byteLength >= 2 && ((b[0] === 0x9f && b[1] === 0xeb) || (b[0] === 0xeb && b[1] === 0x9f));
 
 type Source = 'raw' | 'vmlinux' | 'vmlinuz';
 
 const notBtfContainer = (detail: string) =>
   badRequest(
     'INVALID_BASE_BTF',
-    `not a base BTF: ${detail}; send raw BTF (/sys/kernel/btf/vmlinux), a vmlinux ELF or a vmlinuz`,
+    `not a base BTF: ${detail}; send raw BTF (/sys/kernel/btf/vmlinux), a vmlinux ELF or a kernel image (vmlinuz, Image)`,
   );
 
-/**
- * The vmlinux .BTF in an upload. A vmlinuz is only unpacked when it is a bzImage or starts compressed:
- * scanning arbitrary bytes for compression magics is what a package ingest may do, not an upload.
- */
+/** The vmlinux .BTF in an upload: raw BTF as is, anything else read as a kernel image of any layout. */
 async function uploadedBase(body: Buffer): Promise<{ btf: Uint8Array; source: Source }> {
-  let elf: Uint8Array | null = null;
+  let bytes: Uint8Array = body;
   let source: Source = 'raw';
-  if (isElf(body)) {
-    elf = body;
-    source = 'vmlinux';
-  } else if (locateBzImagePayloadSafe(body) || detectCompression(body) !== null) {
+  if (!isRawBtf(body)) {
+    let image;
     try {
-      elf = await extractVmlinux(body);
+      image = await readKernelImage(body);
     } catch (err) {
-      if (err instanceof PkgError) throw notBtfContainer(`vmlinuz: ${err.message}`);
+      if (err instanceof PkgError) throw notBtfContainer(err.message);
       throw err;
     }
-    source = 'vmlinuz';
+    if (!image.btf) throw badRequest('NO_BTF', `the kernel image has no BTF: ${image.noBtf ?? 'none found'}`);
+    bytes = image.btf;
+    source = image.layers.length === 1 && image.layers[0]!.format === 'elf' ? 'vmlinux' : 'vmlinuz';
   }
   try {
-    const file = readBtfFromFile(elf ?? body);
+    const file = readBtfFromFile(bytes);
     if (file.looksSplit)
       throw badRequest(
         'NOT_BASE_BTF',
@@ -51,16 +48,6 @@ async function uploadedBase(body: Buffer): Promise<{ btf: Uint8Array; source: So
     return { btf: file.btf, source };
   } catch (err) {
     if (err instanceof BtfError) throw notBtfContainer(err.message);
-    throw err;
-  }
-}
-
-function locateBzImagePayloadSafe(body: Buffer): boolean {
-  try {
-    return locateBzImagePayload(body) !== null;
-  } catch (err) {
-    // A bzImage header whose payload fields are wrong is still a (broken) vmlinuz: say so below.
-    if (err instanceof PkgError) return true;
     throw err;
   }
 }

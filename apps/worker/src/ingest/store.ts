@@ -49,6 +49,8 @@ interface KernelPlan {
   /** What this package's vmlinux and in-tree modules export for the release. */
   exports: Map<string, ExportedSymbol>;
   exportsBlob?: PreparedBlob;
+  /** Whether `exports` holds the vmlinux's own. */
+  vmlinuxExports: boolean;
 }
 
 function addExports(
@@ -86,6 +88,7 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
           hasVmlinuz: false,
           modules: 0,
           exports: new Map(),
+          vmlinuxExports: false,
         }),
       );
     return k;
@@ -93,6 +96,7 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
   for (const part of extracted.kernels.values()) {
     const k = kernelFor(part.release);
     addExports(k.exports, part.vmlinuxExports, 'vmlinux');
+    if (part.vmlinuxExports?.length) k.vmlinuxExports = true;
     if (part.vmlinuxBtf !== undefined) {
       k.hasVmlinuz = true;
       k.fields.imagePackage = pkg.name;
@@ -201,6 +205,7 @@ export async function storePackage<T = undefined>(
         modules: k.modules,
         exportsSha256: k.exportsBlob?.sha256 ?? null,
         exportedSymbols: k.exportsBlob ? k.exports.size : null,
+        vmlinuxExports: k.vmlinuxExports,
       });
       if (k.exportsBlob || k.fields.symversSha256) await checkCrcs(tx, row);
     }

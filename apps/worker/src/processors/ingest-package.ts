@@ -5,7 +5,7 @@ import {
   getKernel,
   getMirror,
   getPackage,
-  kernelExportBlobs,
+  hasVmlinuxExports,
   markPackage,
   packageFootprint,
   recordIngestError,
@@ -108,7 +108,7 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
           // Announced by the package that brought the kernel build's vmlinux BTF.
           for (const k of kernels) {
             if (!k.baseBtfSha256 || !extracted.kernels.get(k.release)?.vmlinuxBtf) continue;
-            const imageExports = (await kernelExportBlobs(tx, k.id)).length > 0;
+            const imageExports = await hasVmlinuxExports(tx, k.id);
             const gaps = coverageGaps({ ...k, imageExports });
             const event = kernelIngestedEvent(k, pkg, deps.config.publicUrl, gaps);
             deliveries.push(...(await recordEvent(tx, deps.now(), 'kernel.ingested', event)));

@@ -259,7 +259,7 @@ export async function sameReleaseBuilds(db: Executor, kernel: KernelBuild): Prom
     .orderBy(kernelBuilds.id);
 }
 
-/** Kernel builds with what coverage reads: whether any of their packages carried exported CRCs. */
+/** Kernel builds with what coverage reads: whether one of their packages carried the vmlinux's exported CRCs. */
 export async function kernelsWithExports(
   db: Executor,
   f: KernelFilter = {},
@@ -268,10 +268,20 @@ export async function kernelsWithExports(
   const rows = await db
     .select({
       kernel: kernelBuilds,
-      imageExports: sql<boolean>`exists (select 1 from ${kernelPackages} where ${kernelPackages.kernelBuildId} = ${kernelBuilds.id} and ${kernelPackages.exportsSha256} is not null)`,
+      imageExports: sql<boolean>`exists (select 1 from ${kernelPackages} where ${kernelPackages.kernelBuildId} = ${kernelBuilds.id} and ${kernelPackages.vmlinuxExports})`,
     })
     .from(kernelBuilds)
     .where(c.length ? and(...c) : undefined)
     .orderBy(desc(kernelBuilds.id));
   return rows.map((r) => ({ ...r.kernel, imageExports: Boolean(r.imageExports) }));
+}
+
+/** Whether one of the kernel build's packages carried the vmlinux's own exported CRCs. */
+export async function hasVmlinuxExports(db: Executor, kernelBuildId: number): Promise<boolean> {
+  const rows = await db
+    .select({ one: sql<number>`1` })
+    .from(kernelPackages)
+    .where(and(eq(kernelPackages.kernelBuildId, kernelBuildId), eq(kernelPackages.vmlinuxExports, true)))
+    .limit(1);
+  return rows.length > 0;
 }

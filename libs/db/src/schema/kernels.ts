@@ -89,6 +89,8 @@ export const kernelPackages = pgTable(
      */
     exportsSha256: text('exports_sha256'),
     exportedSymbols: integer('exported_symbols'),
+    /** Whether those exports include the vmlinux's own (its image is an ELF with a symbol CRC table). */
+    vmlinuxExports: boolean('vmlinux_exports').notNull().default(false),
   },
   (t) => [
     uniqueIndex('kernel_packages_idx').on(t.kernelBuildId, t.packageSha256),
