@@ -46,6 +46,7 @@ export async function relevance(db: Database, kernel: KernelBuild): Promise<Rele
       releases: [kernel.release],
       vermagics: kernel.vermagic ? [kernel.vermagic] : [],
       packageSha256s: dependents,
+      arch: kernel.arch,
     },
     previous,
     dependents,

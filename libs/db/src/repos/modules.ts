@@ -83,10 +83,22 @@ export interface ModuleSelection {
   vermagics?: string[];
   packageSha256s?: string[];
   ids?: number[];
+  /** Only module builds whose package is for this architecture (or `all`): a kernel loads no other arch's. */
+  arch?: string;
 }
 
-/** The module builds a selection names (any criterion matches); undefined when it names none. */
+/**
+ * The module builds a selection names (any criterion matches, within `arch` when given); undefined when it
+ * names none.
+ */
 export function moduleSelectionFilter(sel: ModuleSelection): SQL | undefined {
+  const any = namedBy(sel);
+  if (!any) return undefined;
+  if (!sel.arch) return any;
+  return sql`(${any}) and exists (select 1 from ${packages} where ${packages.sha256} = ${moduleBuilds.packageSha256} and ${packages.arch} in (${sel.arch}, 'all'))`;
+}
+
+function namedBy(sel: ModuleSelection): SQL | undefined {
   const any: SQL[] = [];
   if (sel.kernelBuildIds?.length) any.push(inArray(moduleBuilds.kernelBuildId, sel.kernelBuildIds));
   if (sel.releases?.length) any.push(inArray(moduleBuilds.release, sel.releases));
