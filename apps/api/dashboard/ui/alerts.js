@@ -7,7 +7,7 @@
 import { ApiError, getJson, isAbort } from './api.js';
 import { coverageBox, gapsList, isComplete, kernelGaps } from './coverage.js';
 import { facts, h, heading, message, num, route, table, when, replace } from './dom.js';
-import { kernelLink, kernelName } from './names.js';
+import { kernelLink, kernelName, learnKernels, nameOf } from './names.js';
 import { abiBadge, countsText, loadBadge, loadsText, verdictBadge } from './verdicts.js';
 
 const PAGE = 50;
@@ -257,8 +257,15 @@ export function alertView({ main, match, signal }) {
     const { running, upload } = builds(a);
     const known = new Map([[running.id, running.kernel]]);
     if (upload) known.set(upload.id, upload.kernel);
-    const names = (kernelId) => kernelName(known.get(kernelId), kernelId);
     const modules = Array.isArray(d.modules) ? d.modules : [];
+    // Verdicts on builds other than K and U (kmods linked into other kernels by kABI) name them by id only.
+    const others = [
+      ...(Array.isArray(d.packages) ? d.packages : []).map((p) => p.kernelId),
+      ...modules.map((m) => m.kernelId),
+    ].filter((kid) => kid !== undefined && !known.has(kid));
+    await learnKernels(others, signal);
+    const names = (kernelId) =>
+      known.has(kernelId) ? kernelName(known.get(kernelId), kernelId) : nameOf(kernelId);
     const firstLog = Array.isArray(d.firstLog) ? d.firstLog : [];
     const anyUnknownLoad = modules.some((m) => m.load === 'unknown');
     document.title = `Alert #${a.id}: ${names(running.id)} · btfwatch`;
