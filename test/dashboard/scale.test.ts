@@ -15,6 +15,7 @@ import {
   type KernelBuild,
   type NewVerdict,
 } from '@btfwatch/db';
+import { predictLoad, type AbiCheck, type KernelConfigFlags } from '@btfwatch/compat';
 import { startTestService, type TestService } from '../support/service.ts';
 import { launchBrowser, listen, openPage, screenshot } from '../support/browser.ts';
 
@@ -27,14 +28,38 @@ const flavourOf = (i: number) => (i % 3 === 0 ? 'cloud-amd64' : 'amd64');
 const suiteOf = (i: number) => (i < KERNELS / 2 ? 'bookworm' : 'bookworm-security');
 const releaseOf = (i: number) => `6.1.0-${i}-${flavourOf(i)}`;
 
-function verdict(moduleBuildId: number, kernelBuildId: number, btf: BtfVerdict, module: string): NewVerdict {
+/** A build whose config was never scanned: what a rejected BTF does to the load turns on it. */
+const NO_CONFIG = 6;
+const ABI_OK: AbiCheck = {
+  abi: 'compatible',
+  vermagicMatch: true,
+  mismatches: [],
+  mismatchCount: 0,
+  reason: '',
+};
+const CONFIG = {
+  DEBUG_INFO_BTF: true,
+  DEBUG_INFO_BTF_MODULES: true,
+  MODULE_ALLOW_BTF_MISMATCH: true,
+  MODVERSIONS: true,
+};
+
+function verdict(
+  moduleBuildId: number,
+  kernelBuildId: number,
+  btf: BtfVerdict,
+  module: string,
+  config: KernelConfigFlags | null = CONFIG,
+): NewVerdict {
   const rejected = btf === 'rejected';
+  // The load prediction as the evaluator makes it, from the kernel's config (or its absence).
+  const { load, reason } = predictLoad(btf, ABI_OK, config);
   return {
     moduleBuildId,
     kernelBuildId,
     btf,
-    load: rejected ? 'loads-without-btf' : 'loads-with-btf',
-    loadReason: rejected ? 'BTF rejected; CONFIG_MODULE_ALLOW_BTF_MISMATCH=y keeps the module' : null,
+    load,
+    loadReason: rejected || load === 'unknown' ? reason : null,
     abi: 'compatible',
     evidence: {
       explanation: `synthetic ${btf} verdict`,
@@ -91,12 +116,7 @@ async function seed(svc: TestService): Promise<KernelBuild[]> {
         nrTypes: 100_000 + i,
         strLen: 1_790_000 + i,
         vermagic: `${release} SMP preempt mod_unload modversions `,
-        config: {
-          DEBUG_INFO_BTF: true,
-          DEBUG_INFO_BTF_MODULES: true,
-          MODULE_ALLOW_BTF_MISMATCH: true,
-          MODVERSIONS: true,
-        },
+        config: i === NO_CONFIG ? null : CONFIG,
         suites: [suiteOf(i)],
         evaluatedAt: new Date(),
       },
@@ -141,7 +161,13 @@ async function seed(svc: TestService): Promise<KernelBuild[]> {
       const theirs = await selectModuleBuilds(db, { kernelBuildIds: [prev.id] });
       rows.push(
         ...theirs.map((m, j) =>
-          verdict(m.id, k.id, j === 0 ? CROSS[i % CROSS.length]! : 'equivalent', m.name),
+          verdict(
+            m.id,
+            k.id,
+            j === 0 ? CROSS[i % CROSS.length]! : 'equivalent',
+            m.name,
+            i === NO_CONFIG ? null : CONFIG,
+          ),
         ),
       );
     }
@@ -321,6 +347,27 @@ describe('dashboard with 300 kernel builds (real Chromium)', { timeout: 300_000 
         await panel.locator('pre.kernel-log').textContent(),
         'BPF: Invalid name\nfailed to validate module [veth] BTF: -22',
       );
+      // Build 6's config was never scanned: whether veth still loads is unknown, and the reason says why.
+      const why = predictLoad('rejected', ABI_OK, null).reason;
+      const veth = panel.locator('details.verdict[data-module="veth"]');
+      const badge = veth.locator('summary .badge.load-unknown');
+      assert.deepEqual([await badge.textContent(), await badge.getAttribute('title')], ['load unknown', why]);
+      const loadFact = veth.locator('dt', { hasText: /^Load$/ }).locator('xpath=following-sibling::dd[1]');
+      assert.equal(await loadFact.textContent(), `unknown: ${why}`);
+      // Its page: the counts name the unknown load, and what is missing says the config.
+      await page.goto(`${base}/#/kernels/${kernels[NO_CONFIG]!.id}`);
+      const counts = page.locator('section[aria-labelledby="verdicts-title"]');
+      await counts.locator('.badge.load-unknown').first().waitFor();
+      assert.match(
+        (await counts.locator('p.load-unknown-note').textContent()) ?? '',
+        /^Load unknown for 1 module build: the outcome turns on an input the kernel build lacks/,
+      );
+      const gaps = page.locator('section[aria-labelledby="coverage-title"] ul.gaps-list li');
+      await gaps.first().waitFor();
+      assert.deepEqual(await gaps.evaluateAll((lis) => lis.map((li) => li.dataset.input)), [
+        'config',
+        'crcs',
+      ]);
 
       // The verdict filter, server side: only the builds (and packages) with corrupt module builds.
       const corrupt = (await svc.app.inject({ url: '/v1/matrix?verdict=corrupt&limit=200' })).json();
@@ -340,6 +387,17 @@ describe('dashboard with 300 kernel builds (real Chromium)', { timeout: 300_000 
         .locator('table.matrix tr.kernel')
         .evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.kernel)));
       assert.ok(shown.length > 5 && shown.every((id) => expected.includes(id)), shown.join(','));
+
+      // The alerts page over 300 builds none of which has symbol CRCs: the alerts, and no all-clear for the rest.
+      const cov = (await svc.app.inject({ url: '/v1/coverage' })).json();
+      assert.deepEqual([cov.kernels, cov.complete], [KERNELS, 0]);
+      await page.goto(`${base}/#/alerts`);
+      await page.getByText('50 alerts (more available).').waitFor();
+      assert.equal(
+        await page.locator('.coverage-head').textContent(),
+        `Not an all-clear: ${KERNELS} of ${KERNELS} kernel builds lack what the verdicts or the alert rule need, so an upload that breaks BTF there may raise no alert.`,
+      );
+      assert.deepEqual(await page.locator('.coverage-summary li').allTextContents(), cov.summary);
       assert.deepEqual(w.errors, []);
       assert.deepEqual(w.offOrigin, []);
       assert.deepEqual(w.failedResponses, []);

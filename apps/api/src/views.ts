@@ -53,12 +53,19 @@ export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
   };
 }
 
-export function alertView(a: Alert, kernel?: KernelBuild) {
+/** The upload an alert is about (alert rule's `details.uploadKernelBuildId`), if it names one. */
+export function alertUploadId(a: Alert): number | undefined {
+  const id = (a.details as Record<string, unknown> | null)?.['uploadKernelBuildId'];
+  return typeof id === 'number' && Number.isInteger(id) ? id : undefined;
+}
+
+export function alertView(a: Alert, kernel?: KernelBuild, upload?: KernelBuild) {
   return {
     id: a.id,
     kind: a.kind as 'btf_break',
     kernelId: a.kernelBuildId,
     ...(kernel ? { kernel: kernelView(kernel) } : {}),
+    ...(upload ? { upload: kernelView(upload) } : {}),
     cause: a.cause,
     severity: a.severity,
     summary: a.summary,

@@ -56,6 +56,8 @@ export interface RpmIndexInfo {
   href: string;
   sha256: string;
   size: number | undefined;
+  /** repomd's `<timestamp>` of the file (seconds since the epoch): when the repository generated it. */
+  timestamp: number | undefined;
 }
 
 export type RpmScanResult =
@@ -258,7 +260,7 @@ function indexInfo(e: RepomdEntry, label: string): RpmIndexInfo {
   }
   if (!isRelativePath(e.href))
     throw new MirrorParseError(`${e.type}: unsafe location ${e.href}`, { url: label });
-  return { type: e.type, href: e.href, sha256: e.checksum.value, size: e.size };
+  return { type: e.type, href: e.href, sha256: e.checksum.value, size: e.size, timestamp: e.timestamp };
 }
 
 async function fetchAndParse<T>(

@@ -1,6 +1,7 @@
 /* global document, URLSearchParams */
 import { getJson, isAbort } from './api.js';
 import { facts, h, message, num, route, shortHash, replace } from './dom.js';
+import { learnKernels, nameOf } from './names.js';
 import { BTF_VERDICTS, abiBadge, countsText, loadBadge, verdictBadge, worstOf } from './verdicts.js';
 
 const PAGE = 50;
@@ -63,7 +64,7 @@ export function verdictItem(v, open) {
       ' ',
       verdictBadge(v.btf),
       ' ',
-      loadBadge(v.load),
+      loadBadge(v.load, v.loadReason),
       ' ',
       abiBadge(v.abi),
     ),
@@ -74,7 +75,10 @@ export function verdictItem(v, open) {
       facts([
         ['Path', h('code', null, v.module.path)],
         ['Package', `${v.module.package} ${v.module.version}`],
-        ['Load', v.loadReason ?? v.load],
+        [
+          'Load',
+          v.load === 'unknown' ? `unknown: ${v.loadReason ?? 'no reason given'}` : (v.loadReason ?? v.load),
+        ],
         ['ABI', abiText(ev.abi) ?? v.abi],
         ev.validation ? ['Validation', validationText(ev.validation)] : null,
         ['Build base', baseText(ev.buildBase)],
@@ -84,8 +88,11 @@ export function verdictItem(v, open) {
               'Ships with',
               h(
                 'a',
-                { href: route(`/kernels/${v.module.kernelBuildId}`) },
-                `kernel #${v.module.kernelBuildId}`,
+                {
+                  href: route(`/kernels/${v.module.kernelBuildId}`),
+                  dataset: { kernelName: String(v.module.kernelBuildId) },
+                },
+                nameOf(v.module.kernelBuildId),
               ),
             ]
           : null,
@@ -187,6 +194,16 @@ export function renderEvidence(container, sel, { signal, counts, titleLevel = 'h
       });
       shown += res.items.length;
       cursor = res.nextCursor;
+      // The builds the modules ship with, by release and version once looked up.
+      void learnKernels(
+        res.items.map((v) => v.module.kernelBuildId),
+        signal,
+      )
+        .then(() => {
+          for (const a of list.querySelectorAll('a[data-kernel-name]'))
+            a.textContent = nameOf(Number(a.dataset.kernelName));
+        })
+        .catch(() => undefined);
       more.hidden = !cursor;
       status.textContent = shown
         ? `${shown} module build${shown === 1 ? '' : 's'} shown${filter ? ` (${filter})` : ''}${cursor ? '; more available' : ''}${counts ? ` — cell: ${countsText(counts)}` : ''}.`

@@ -4,6 +4,8 @@
 
 import { ApiError, askToken, getAdminJson, isAbort, tokens } from './api.js';
 import { h, message, num, route, table, when, heading, replace } from './dom.js';
+import { resultFields } from './job-results.js';
+import { learnKernels, nameOf } from './names.js';
 
 const BUSY_MS = 2000;
 const IDLE_MS = 10000;
@@ -28,6 +30,7 @@ async function poll() {
   if (!tokens.admin()) return emit({ state: 'no-token' });
   try {
     const res = await getAdminJson('/v1/jobs?state=active&limit=100');
+    await learnKernels(kernelIds(res.items));
     const busy = res.items.length > 0 || (res.counts.waiting ?? 0) > 0;
     emit({ state: 'ok', active: res.items, counts: res.counts, busy });
     schedule(busy ? BUSY_MS : IDLE_MS);
@@ -74,6 +77,14 @@ function bytes(n) {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
+/** The kernel builds the jobs name (a job's data and result carry only their ids). */
+function kernelIds(jobs) {
+  return jobs.flatMap((j) => [
+    j.data?.kernelBuildId,
+    ...(Array.isArray(j.result?.kernels) ? j.result.kernels : []),
+  ]);
+}
+
 /** What the job is doing, its progress as value/max (null = indeterminate) and a one-line text. */
 export function describeJob(job) {
   const d = job.data ?? {};
@@ -104,7 +115,7 @@ export function describeJob(job) {
     }
     case 'evaluate-kernel':
       return {
-        title: `Evaluate kernel #${d.kernelBuildId ?? '?'}`,
+        title: `Evaluate ${nameOf(d.kernelBuildId)}`,
         value: typeof p.of === 'number' ? [p.modules ?? 0, p.of] : null,
         text: typeof p.of === 'number' ? `${num(p.modules)}/${num(p.of)} module builds` : 'loading bases',
       };
@@ -183,6 +194,24 @@ export function jobsStrip(signal, { onIdle } = {}) {
   return box;
 }
 
+/** A finished job's result as labelled fields (links where they name a kernel build or an alert). */
+function jobOutcome(job, info) {
+  const fields = resultFields(job, nameOf);
+  if (!fields.length) return info.text;
+  return h(
+    'ul',
+    { class: 'job-result' },
+    fields.map((f) =>
+      h(
+        'li',
+        null,
+        h('span', { class: 'field' }, `${f.label}: `),
+        f.href ? h('a', { href: f.href }, f.text) : f.text,
+      ),
+    ),
+  );
+}
+
 /** `#/jobs`: running jobs with progress, and the most recent ones. */
 export function jobsView({ main, signal }) {
   document.title = 'Jobs · btfwatch';
@@ -201,6 +230,7 @@ export function jobsView({ main, signal }) {
     inflight = true;
     try {
       const res = await getAdminJson('/v1/jobs?limit=50', { signal });
+      await learnKernels(kernelIds(res.items), signal);
       replace(
         recentBody,
         table({
@@ -208,7 +238,7 @@ export function jobsView({ main, signal }) {
           head: ['Job', 'State', 'Progress / result', 'Attempts', 'Created', 'Finished'],
           rows: res.items.map((j) => {
             const info = describeJob(j);
-            const outcome = j.error ? j.error : j.result ? JSON.stringify(j.result).slice(0, 160) : info.text;
+            const outcome = j.error ? h('span', { class: 'job-error' }, j.error) : jobOutcome(j, info);
             const target =
               j.name === 'evaluate-kernel' && j.data?.kernelBuildId
                 ? h('a', { href: route(`/kernels/${j.data.kernelBuildId}`) }, info.title)

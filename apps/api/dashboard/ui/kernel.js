@@ -4,6 +4,7 @@
 
 import { ApiError, getJson, isAbort } from './api.js';
 import { facts, h, heading, message, num, route, s, shortHash, table, when, replace } from './dom.js';
+import { gapsList, kernelGaps } from './coverage.js';
 import { BTF_VERDICTS, VERDICT, abiBadge, loadBadge, verdictBadge } from './verdicts.js';
 import { newestFirst } from './versions.js';
 
@@ -35,19 +36,33 @@ function verdictCountsTable(kernelId, counts, caption) {
   const sorted = [...counts].sort(
     (a, b) => (VERDICT[a.btf]?.rank ?? 99) - (VERDICT[b.btf]?.rank ?? 99) || b.count - a.count,
   );
-  return table({
-    caption,
-    head: ['BTF', 'Load', 'ABI', 'Module builds'],
-    rows: sorted.map((c) => [
-      kernelId
-        ? h('a', { href: route('/compat', { kernel: kernelId, btf: c.btf }) }, verdictBadge(c.btf))
-        : verdictBadge(c.btf),
-      loadBadge(c.load),
-      abiBadge(c.abi),
-      num(c.count),
-    ]),
-  });
+  const unknown = counts.filter((c) => c.load === 'unknown').reduce((n, c) => n + c.count, 0);
+  return [
+    table({
+      caption,
+      head: ['BTF', 'Load', 'ABI', 'Module builds'],
+      rows: sorted.map((c) => [
+        kernelId
+          ? h('a', { href: route('/compat', { kernel: kernelId, btf: c.btf }) }, verdictBadge(c.btf))
+          : verdictBadge(c.btf),
+        loadBadge(c.load, UNKNOWN_LOAD),
+        abiBadge(c.abi),
+        num(c.count),
+      ]),
+    }),
+    unknown
+      ? h(
+          'p',
+          { class: 'hint load-unknown-note' },
+          `Load unknown for ${num(unknown)} module build${unknown === 1 ? '' : 's'}: ${UNKNOWN_LOAD}.`,
+        )
+      : null,
+  ];
 }
+
+/** Why a count's load is unknown; each verdict's own reason is one click away (its evidence). */
+const UNKNOWN_LOAD =
+  'the outcome turns on an input the kernel build lacks (its config or its symbol CRCs; see what btfwatch cannot tell about it), and each verdict’s evidence names which';
 
 /** Horizontal bars for the change counts and one stacked bar for the earlier build's modules here. */
 export function diffChart(diff) {
@@ -345,17 +360,43 @@ async function renderDiff(box, k, params, signal) {
   );
 }
 
+/**
+ * When the build was published, as the indexes say: the earliest index date (apt Release `Date:`, rpm
+ * primary timestamp) of a scan that first listed one of its packages, and where. Published then or earlier.
+ */
+function published(k) {
+  const dated = (k.locations ?? []).filter((l) => l.publishedAt);
+  if (!dated.length)
+    return h(
+      'span',
+      { class: 'unknown' },
+      (k.locations ?? []).length
+        ? 'unknown: the indexes listing it carry no date (or were read before btfwatch kept it)'
+        : 'unknown: no mirror lists it',
+    );
+  const first = dated.reduce((a, b) => (Date.parse(b.publishedAt) < Date.parse(a.publishedAt) ? b : a));
+  return [
+    h('time', { datetime: first.publishedAt }, when(first.publishedAt)),
+    h(
+      'span',
+      { class: 'muted' },
+      ` (${first.suite}’s ${first.kind === 'apt' ? 'Release' : 'repository metadata'} of the scan that first listed it; published then or earlier)`,
+    ),
+  ];
+}
+
 /** Each mirror and suite that lists packages of the build, with when they were first and last seen. */
 function locationsTable(k) {
   const locations = k.locations ?? [];
   if (!locations.length) return h('p', null, 'No mirror lists this build’s packages (any more).');
   return table({
     caption: `${locations.length} mirror suite${locations.length === 1 ? '' : 's'} carrying its packages`,
-    head: ['Mirror', 'Suite', 'Packages', 'First seen', 'Last listed'],
+    head: ['Mirror', 'Suite', 'Packages', 'Published (index date)', 'First seen', 'Last listed'],
     rows: locations.map((l) => [
       h('span', { class: 'mirror-url' }, h('code', null, l.mirrorUrl), ` (${l.kind}, ${l.distro})`),
       l.suite,
       `${num(l.packages)} of ${num(k.packages.length)}`,
+      l.publishedAt ? when(l.publishedAt) : 'unknown',
       when(l.firstSeenAt),
       when(l.lastSeenAt),
     ]),
@@ -400,6 +441,7 @@ export function kernelView({ main, match, params, signal }) {
 
     const diffBox = h('div', { class: 'diff' });
     const alertsBox = h('div', null, h('p', { role: 'status' }, 'Loading alerts…'));
+    const gapsBox = h('div', null, h('p', { role: 'status' }, 'Loading coverage…'));
     replace(
       body,
       section(
@@ -418,7 +460,8 @@ export function kernelView({ main, match, params, signal }) {
           ['vermagic', k.vermagic ? h('code', null, k.vermagic) : '—'],
           ['Exported symbols', num(k.exportedSymbols)],
           ['Suites', (k.suites ?? []).join(', ') || '—'],
-          ['First seen', when(k.createdAt)],
+          ['Published', published(k)],
+          ['First seen by btfwatch', when(k.createdAt)],
           ['Evaluated', when(k.evaluatedAt)],
         ]),
         h(
@@ -439,6 +482,7 @@ export function kernelView({ main, match, params, signal }) {
           rowHeaders: true,
         }),
       ),
+      section('coverage-title', 'What btfwatch cannot tell about it', gapsBox),
       section('seen-title', 'Where it was seen', locationsTable(k)),
       section(
         'packages-title',
@@ -471,6 +515,11 @@ export function kernelView({ main, match, params, signal }) {
       section('diff-title', 'Diff against the previous build of this flavour', diffBox),
     );
 
+    void kernelGaps(k, signal)
+      .then((gaps) => replace(gapsBox, gapsList(gaps)))
+      .catch((err) => {
+        if (!isAbort(err)) replace(gapsBox, message('error', `Could not load coverage: ${err.message}`));
+      });
     void getJson(`/v1/alerts?kernel=${k.id}&limit=50`, { signal })
       .then((res) =>
         replace(

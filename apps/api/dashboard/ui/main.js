@@ -4,6 +4,7 @@
 import { isAbort } from './api.js';
 import { h, message, route, replace } from './dom.js';
 import { alertView, alertsView } from './alerts.js';
+import { coverageView } from './coverage.js';
 import { compatView } from './evidence.js';
 import { jobsView, subscribeJobs } from './jobs.js';
 import { kernelView } from './kernel.js';
@@ -15,6 +16,7 @@ const ROUTES = [
   { pattern: /^\/kernels\/(\d+)$/, nav: 'matrix', view: kernelView },
   { pattern: /^\/alerts$/, nav: 'alerts', view: alertsView },
   { pattern: /^\/alerts\/(\d+)$/, nav: 'alerts', view: alertView },
+  { pattern: /^\/coverage$/, nav: 'alerts', view: coverageView },
   { pattern: /^\/compat$/, nav: 'matrix', view: compatView },
   { pattern: /^\/jobs$/, nav: 'jobs', view: jobsView },
 ];

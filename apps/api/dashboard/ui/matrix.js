@@ -12,9 +12,17 @@ import { BTF_VERDICTS, VERDICT, countsText, legend, verdictBadge } from './verdi
 import { compareVersions, newestFirst } from './versions.js';
 
 const ROW_H = 28;
-const COL_W = 34;
+/** Narrowest column (a symbol per cell); columns widen to share a wide screen among few packages. */
+const COL_W_MIN = 34;
+/** From this width a cell names its counts and a column header reads across. */
+const COL_W_WIDE = 110;
+/** Header height with vertical labels, and with wide columns' labels reading across (style.css says the same). */
 const HEAD_H = 190;
-const ROWHEAD_W = 270;
+const HEAD_H_WIDE = 72;
+const ROWHEAD_W_MIN = 270;
+const ROWHEAD_W_MAX = 420;
+/** Room kept for a vertical scrollbar, so filling the width never adds a horizontal one. */
+const SCROLLBAR_ROOM = 18;
 const OVERSCAN_ROWS = 8;
 const OVERSCAN_COLS = 4;
 const PAGE = 100;
@@ -164,6 +172,21 @@ export function matrixView({ main, params, signal }) {
   let kernelRows = [];
   let focus = { k: 0, c: 0 };
   let win = null;
+  let colW = COL_W_MIN;
+  let rowheadW = ROWHEAD_W_MIN;
+  let wide = false;
+  let headH = HEAD_H;
+
+  /** Column and row-header widths that fill the scroller's width (DESIGN: hundreds of columns scroll instead). */
+  function sizeColumns() {
+    const avail = (scroller.clientWidth || main.clientWidth || window.innerWidth) - SCROLLBAR_ROOM;
+    rowheadW = Math.round(Math.min(ROWHEAD_W_MAX, Math.max(ROWHEAD_W_MIN, avail * 0.16)));
+    colW = cols.length ? Math.max(COL_W_MIN, Math.floor((avail - rowheadW) / cols.length)) : COL_W_MIN;
+    wide = colW >= COL_W_WIDE;
+    headH = wide ? HEAD_H_WIDE : HEAD_H;
+    grid.classList.toggle('wide', wide);
+    grid.style.width = `${rowheadW + cols.length * colW}px`;
+  }
 
   function matrixPath(extra) {
     const p = new URLSearchParams();
@@ -287,10 +310,10 @@ export function matrixView({ main, params, signal }) {
     cols = [...state.columns.values()].filter(columnMatches).sort(columnOrder);
     focus.k = Math.min(focus.k, Math.max(0, kernelRows.length - 1));
     focus.c = Math.min(focus.c, cols.length - 1);
-    grid.style.width = `${ROWHEAD_W + cols.length * COL_W}px`;
     grid.setAttribute('aria-rowcount', String(rows.length + 1));
     grid.setAttribute('aria-colcount', String(cols.length + 1));
     scroller.hidden = state.kernels.size === 0;
+    sizeColumns();
     more.hidden = state.cursor === null || state.kernels.size === 0;
     more.textContent = `Load more kernel builds (${num(state.kernels.size)} loaded)`;
     win = null;
@@ -320,15 +343,15 @@ export function matrixView({ main, params, signal }) {
 
   // ----- virtual window -----
   function windowNow() {
-    const top = Math.max(0, scroller.scrollTop - HEAD_H);
+    const top = Math.max(0, scroller.scrollTop - headH);
     const height = scroller.clientHeight || 600;
     const width = scroller.clientWidth || 1000;
     const r0 = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN_ROWS);
     const r1 = Math.min(rows.length, Math.ceil((top + height) / ROW_H) + OVERSCAN_ROWS);
-    const c0 = Math.max(0, Math.floor(scroller.scrollLeft / COL_W) - OVERSCAN_COLS);
+    const c0 = Math.max(0, Math.floor(scroller.scrollLeft / colW) - OVERSCAN_COLS);
     const c1 = Math.min(
       cols.length,
-      Math.ceil((scroller.scrollLeft + width - ROWHEAD_W) / COL_W) + OVERSCAN_COLS,
+      Math.ceil((scroller.scrollLeft + width - rowheadW) / colW) + OVERSCAN_COLS,
     );
     return { r0, r1, c0, c1 };
   }
@@ -336,14 +359,14 @@ export function matrixView({ main, params, signal }) {
   function spacerCells(tag, c0, c1) {
     const left = c0 > 0 ? h(tag, { class: 'spacer', 'aria-hidden': 'true' }) : null;
     const right = c1 < cols.length ? h(tag, { class: 'spacer', 'aria-hidden': 'true' }) : null;
-    if (left) left.style.width = `${c0 * COL_W}px`;
-    if (right) right.style.width = `${(cols.length - c1) * COL_W}px`;
+    if (left) left.style.width = `${c0 * colW}px`;
+    if (right) right.style.width = `${(cols.length - c1) * colW}px`;
     return [left, right];
   }
 
   function columnHeader(c, j) {
     const [main1, kind] = splitPackage(c.package);
-    return h(
+    const th = h(
       'th',
       {
         scope: 'col',
@@ -360,6 +383,9 @@ export function matrixView({ main, params, signal }) {
         h('span', { class: 'col-sub' }, `${kind ? `${kind} · ` : ''}${c.version}`),
       ),
     );
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    th.style.width = `${colW}px`;
+    return th;
   }
 
   function cellLabel(k, c, cell) {
@@ -419,7 +445,10 @@ export function matrixView({ main, params, signal }) {
             tabindex: tabFocus && focus.c === j ? '0' : '-1',
             dataset: { c: String(j), worst: cell?.worst ?? '' },
           },
-          h('span', { 'aria-hidden': 'true' }, verdict?.symbol ?? ''),
+          h('span', { class: 'sym', 'aria-hidden': 'true' }, verdict?.symbol ?? ''),
+          wide && cell
+            ? h('span', { class: 'counts', 'aria-hidden': 'true' }, countsText(cell.counts))
+            : null,
         ),
       );
     }
@@ -451,17 +480,17 @@ export function matrixView({ main, params, signal }) {
       focusRow < w.r1 &&
       (focus.c < 0 || (focus.c >= w.c0 && focus.c < w.c1));
     if (!inView && !hadFocus && kernelRows.length) {
-      const top = Math.ceil(Math.max(0, scroller.scrollTop - HEAD_H) / ROW_H);
+      const top = Math.ceil(Math.max(0, scroller.scrollTop - headH) / ROW_H);
       const k = kernelRows.findIndex((r) => r >= top);
       focus = {
         k: k < 0 ? kernelRows.length - 1 : k,
-        c: cols.length ? Math.min(cols.length - 1, Math.ceil(scroller.scrollLeft / COL_W)) : -1,
+        c: cols.length ? Math.min(cols.length - 1, Math.ceil(scroller.scrollLeft / colW)) : -1,
       };
     }
     const [hl, hr] = spacerCells('th', w.c0, w.c1);
     const heads = [];
     for (let j = w.c0; j < w.c1; j++) heads.push(columnHeader(cols[j], j));
-    corner.style.width = `${ROWHEAD_W}px`;
+    corner.style.width = `${rowheadW}px`;
     replace(headRow, ...[corner, hl, ...heads, hr].filter(Boolean));
     const span = 1 + (hl ? 1 : 0) + (w.c1 - w.c0) + (hr ? 1 : 0);
     const body = [];
@@ -511,15 +540,15 @@ export function matrixView({ main, params, signal }) {
       k: Math.max(0, Math.min(kernelRows.length - 1, k)),
       c: Math.max(-1, Math.min(cols.length - 1, c)),
     };
-    const top = HEAD_H + kernelRows[focus.k] * ROW_H;
-    if (top - HEAD_H < scroller.scrollTop) scroller.scrollTop = top - HEAD_H;
+    const top = headH + kernelRows[focus.k] * ROW_H;
+    if (top - headH < scroller.scrollTop) scroller.scrollTop = top - headH;
     else if (top + ROW_H > scroller.scrollTop + scroller.clientHeight)
       scroller.scrollTop = top + ROW_H - scroller.clientHeight;
     if (focus.c >= 0) {
-      const left = ROWHEAD_W + focus.c * COL_W;
-      if (left - ROWHEAD_W < scroller.scrollLeft) scroller.scrollLeft = left - ROWHEAD_W;
-      else if (left + COL_W > scroller.scrollLeft + scroller.clientWidth)
-        scroller.scrollLeft = left + COL_W - scroller.clientWidth;
+      const left = rowheadW + focus.c * colW;
+      if (left - rowheadW < scroller.scrollLeft) scroller.scrollLeft = left - rowheadW;
+      else if (left + colW > scroller.scrollLeft + scroller.clientWidth)
+        scroller.scrollLeft = left + colW - scroller.clientWidth;
     }
     renderWindow(true);
     const el = focusElement();
@@ -529,7 +558,7 @@ export function matrixView({ main, params, signal }) {
     el?.focus({ preventScroll: true });
   }
 
-  const visibleRows = () => Math.max(1, Math.floor((scroller.clientHeight - HEAD_H) / ROW_H) - 1);
+  const visibleRows = () => Math.max(1, Math.floor((scroller.clientHeight - headH) / ROW_H) - 1);
 
   grid.addEventListener('keydown', (e) => {
     const target = e.target.closest('[data-c]');
@@ -581,6 +610,7 @@ export function matrixView({ main, params, signal }) {
     if (!td) return;
     const r = Number(td.parentElement.dataset.r);
     focus = { k: kernelRows.indexOf(r), c: Number(td.dataset.c) };
+    clickedAt = { x: e.clientX, y: e.clientY };
     moveFocus(focus.k, focus.c);
     openCell(focus.k, focus.c);
   });
@@ -594,12 +624,19 @@ export function matrixView({ main, params, signal }) {
     for (const old of grid.querySelectorAll('[tabindex="0"]'))
       if (old !== el) old.setAttribute('tabindex', '-1');
     el.setAttribute('tabindex', '0');
-    if (el.tagName === 'TD') showTip(el);
+    // The card follows the keyboard; a click's focus opens the evidence instead (the card would cover it).
+    if (el.tagName === 'TD' && el.matches(':focus-visible')) showTip(el);
   });
   grid.addEventListener('focusout', () => hideTip());
 
   // ----- tooltip -----
   let tipTimer = null;
+  /**
+   * Where the last click on a cell was. Opening the evidence re-renders and narrows the grid under a pointer
+   * that has not moved; the browser then reports it over whatever cell is there now. No card for that: only
+   * once the pointer really moves.
+   */
+  let clickedAt = null;
   function showTip(td) {
     const tr = td.parentElement;
     const k = state.kernels.get(Number(tr.dataset.kernel));
@@ -633,14 +670,23 @@ export function matrixView({ main, params, signal }) {
     tip.style.top = `${y}px`;
     td.setAttribute('aria-describedby', 'matrix-tip');
   }
+  /** Hides the card and cancels one about to show (a hover that began just before a click). */
   function hideTip() {
+    clearTimeout(tipTimer);
+    tipTimer = null;
     tip.hidden = true;
   }
   tbody.addEventListener('mouseover', (e) => {
     const td = e.target.closest('td[data-c]');
     if (!td) return;
     clearTimeout(tipTimer);
-    tipTimer = setTimeout(() => showTip(td), 120);
+    if (clickedAt && e.clientX === clickedAt.x && e.clientY === clickedAt.y) return;
+    clickedAt = null;
+    // A cell re-rendered (or left) meanwhile is no longer the one under the pointer.
+    tipTimer = setTimeout(() => {
+      tipTimer = null;
+      if (td.isConnected && td.matches(':hover')) showTip(td);
+    }, 120);
   });
   grid.addEventListener('mouseleave', () => {
     clearTimeout(tipTimer);
@@ -660,6 +706,7 @@ export function matrixView({ main, params, signal }) {
     panelCtrl = new AbortController();
     panel.hidden = false;
     document.body.classList.add('panel-open');
+    onResize();
     history.replaceState(
       null,
       '',
@@ -699,6 +746,7 @@ export function matrixView({ main, params, signal }) {
     panelCtrl?.abort();
     panel.hidden = true;
     document.body.classList.remove('panel-open');
+    onResize();
     history.replaceState(null, '', route('/matrix', urlParams()));
     const el = focusElement();
     if (el) el.focus({ preventScroll: false });
@@ -721,7 +769,11 @@ export function matrixView({ main, params, signal }) {
       renderWindow();
     });
   });
-  const onResize = () => renderWindow(true);
+  // The scroller's width changes with the window and when the evidence panel opens or closes beside it.
+  const onResize = () => {
+    sizeColumns();
+    renderWindow(true);
+  };
   window.addEventListener('resize', onResize);
   more.addEventListener('click', () => void loadPage());
 

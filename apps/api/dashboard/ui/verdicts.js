@@ -32,6 +32,7 @@ export const LOAD_TEXT = {
   'loads-with-btf': 'loads with BTF',
   'loads-without-btf': 'loads without BTF',
   fails: 'fails to load',
+  unknown: 'load unknown',
 };
 
 export const ABI_TEXT = {
@@ -62,9 +63,30 @@ export function verdictBadge(key, extra) {
   );
 }
 
-export function loadBadge(load) {
-  return h('span', { class: `badge load-${load}` }, LOAD_TEXT[load] ?? load);
+/** The load outcome; an `unknown` one carries what it turns on (hover, and for screen readers). */
+export function loadBadge(load, reason) {
+  return h(
+    'span',
+    { class: `badge load-${load}`, title: load === 'unknown' && reason ? reason : null },
+    LOAD_TEXT[load] ?? load,
+  );
 }
+
+/** "12 load without BTF, 1 load unknown" from { 'loads-without-btf': 12, unknown: 1 }. */
+export function loadsText(loads) {
+  return Object.entries(loads ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([load, n]) => `${n} ${(n === 1 ? LOAD_ONE : LOAD_PLURAL)[load] ?? load}`)
+    .join(', ');
+}
+
+const LOAD_ONE = { ...LOAD_TEXT, unknown: 'with its load unknown' };
+const LOAD_PLURAL = {
+  'loads-with-btf': 'load with BTF',
+  'loads-without-btf': 'load without BTF',
+  fails: 'fail to load',
+  unknown: 'with their load unknown',
+};
 
 export function abiBadge(abi) {
   return h('span', { class: `badge abi-${abi}` }, ABI_TEXT[abi] ?? abi);

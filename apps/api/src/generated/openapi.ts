@@ -575,6 +575,15 @@ export interface components {
              * @description When a scan of this mirror and suite last listed them
              */
             lastSeenAt: string;
+            /**
+             * Format: date-time
+             * @description When the suite published them, as its index says: the date of the index (apt Release `Date:`, rpm
+             *     primary metadata timestamp) of the scan that first listed one of these packages here. They were
+             *     published then or earlier (the same day when scans are regular; an upper bound for what the first
+             *     scan of a suite found). Null when the index carries no date, or the location was recorded before
+             *     btfwatch kept it.
+             */
+            publishedAt: string | null;
         };
         KernelList: {
             items: components["schemas"]["Kernel"][];
@@ -809,12 +818,18 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * @description `kernel` is the running build K the alert is stored on; `upload` the upload U it is about
+         *     (`details.uploadKernelBuildId`): the newer build reusing K's release string whose modules hosts still
+         *     running K load until they reboot.
+         */
         Alert: {
             id: number;
             /** @enum {string} */
             kind: "btf_break";
             kernelId: number;
             kernel?: components["schemas"]["Kernel"];
+            upload?: components["schemas"]["Kernel"];
             cause: string;
             /** @enum {string} */
             severity: "warning" | "critical";

@@ -1,6 +1,6 @@
 import { getAlert, getKernel, listAlerts } from '@btfwatch/db';
 import { notFound } from '../errors.ts';
-import { alertView, cursorValue, nextCursor } from '../views.ts';
+import { alertUploadId, alertView, cursorValue, nextCursor } from '../views.ts';
 import { coverage } from './coverage.ts';
 import type { Handlers } from './types.ts';
 
@@ -16,11 +16,15 @@ export const alertHandlers = {
       before: cursorValue(q.cursor),
     });
     const kernels = new Map<number, Awaited<ReturnType<typeof getKernel>>>();
-    for (const id of new Set(rows.map((r) => r.kernelBuildId))) kernels.set(id, await getKernel(db, id));
+    const named = rows.flatMap((r) => [r.kernelBuildId, alertUploadId(r)]);
+    for (const id of new Set(named)) if (id !== undefined) kernels.set(id, await getKernel(db, id));
     // No alert is an all-clear only where every build has what the rule needs: say where it does not.
     const { kernels: total, complete, summary } = await coverage(db);
     return {
-      items: rows.map((a) => alertView(a, kernels.get(a.kernelBuildId))),
+      items: rows.map((a) => {
+        const upload = alertUploadId(a);
+        return alertView(a, kernels.get(a.kernelBuildId), upload ? kernels.get(upload) : undefined);
+      }),
       nextCursor: nextCursor(rows, q.limit, (a) => a.id),
       coverage: { kernels: total, complete, summary },
     };
@@ -31,6 +35,11 @@ export const alertHandlers = {
     const { db } = request.server.deps.database;
     const alert = await getAlert(db, id);
     if (!alert) throw notFound(`alert ${id}`);
-    return alertView(alert, await getKernel(db, alert.kernelBuildId));
+    const upload = alertUploadId(alert);
+    return alertView(
+      alert,
+      await getKernel(db, alert.kernelBuildId),
+      upload ? await getKernel(db, upload) : undefined,
+    );
   },
 } satisfies Handlers;

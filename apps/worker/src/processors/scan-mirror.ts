@@ -71,6 +71,18 @@ async function scanSuite(
   );
 }
 
+/**
+ * When the index that lists the packages was published: apt's Release `Date:`, rpm's primary metadata
+ * timestamp (repomd). A package it lists for the first time was published then or earlier. Null when the
+ * index carries no date.
+ */
+export function indexDate(result: ScanResult): Date | null {
+  if (!result.changed) return null;
+  if (result.kind === 'apt') return result.release.date ? new Date(result.release.date) : null;
+  const seconds = result.indexes.find((i) => i.type === 'primary')?.timestamp;
+  return seconds !== undefined && Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : null;
+}
+
 function ingestPayload(mirror: Mirror, p: PendingPackage) {
   return {
     mirrorId: mirror.id,
@@ -136,6 +148,7 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
         const previous = await getSuiteState(db, mirror.id, suite);
         const result = await scanSuite(deps, mirror, suite, previous?.state ?? {});
         if (result.changed) {
+          const publishedAt = indexDate(result);
           for (const c of result.packages) {
             found++;
             await recordSeenPackage(
@@ -153,7 +166,7 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
                 depends: c.depends,
                 provides: c.provides,
               },
-              { mirrorId: mirror.id, suite, url: c.url },
+              { mirrorId: mirror.id, suite, url: c.url, publishedAt },
             );
           }
         }

@@ -19,8 +19,9 @@ const isoUtc = (value: SQL) => sql`to_char(${value} at time zone 'UTC', 'YYYY-MM
 
 /**
  * Where a kernel build was seen: each mirror and suite carrying any of its packages, with how many of them,
- * when a scan first listed one of them there and when one last did. A location recorded before its first
- * sighting was kept falls back to the package's first sighting anywhere.
+ * when a scan first listed one of them there and when one last did, and the date of the earliest index that
+ * listed one of them (published then or earlier; null when no index said). A location recorded before its
+ * first sighting was kept falls back to the package's first sighting anywhere.
  */
 export async function kernelLocations(db: Executor, kernelBuildId: number) {
   const rows = await db
@@ -35,6 +36,7 @@ export async function kernelLocations(db: Executor, kernelBuildId: number) {
         sql`min(coalesce(${packageLocations.firstSeenAt}, ${packages.firstSeenAt}))`,
       )}`,
       lastSeenAt: sql<string>`${isoUtc(sql`max(${packageLocations.lastSeenAt})`)}`,
+      publishedAt: sql<string | null>`${isoUtc(sql`min(${packageLocations.publishedAt})`)}`,
     })
     .from(kernelPackages)
     .innerJoin(packageLocations, eq(packageLocations.packageSha256, kernelPackages.packageSha256))
@@ -52,5 +54,6 @@ export async function kernelLocations(db: Executor, kernelBuildId: number) {
     packages: Number(r.packages),
     firstSeenAt: r.firstSeenAt,
     lastSeenAt: r.lastSeenAt,
+    publishedAt: r.publishedAt ?? null,
   }));
 }

@@ -3,12 +3,18 @@ import { dependencyNames } from '@btfwatch/compat';
 import type { Executor } from '../database.ts';
 import { packageLocations, packages, type NewPackage, type Package } from '../schema/index.ts';
 
+/** Where a scan saw a package: mirror, suite, URL, and the date of the index that listed it (if it has one). */
+export interface SeenLocation {
+  mirrorId: number;
+  suite: string;
+  url: string;
+  /** apt Release `Date:`, rpm primary timestamp; null or absent when the index carries none. */
+  publishedAt?: Date | null;
+}
+
 /** Records a package seen on a mirror (once per sha256) and where; returns its current row. */
-export async function recordSeenPackage(
-  db: Executor,
-  pkg: NewPackage,
-  location: { mirrorId: number; suite: string; url: string },
-): Promise<Package> {
+export async function recordSeenPackage(db: Executor, pkg: NewPackage, seen: SeenLocation): Promise<Package> {
+  const { publishedAt = null, ...location } = seen;
   await db
     .insert(packages)
     .values({
@@ -19,11 +25,16 @@ export async function recordSeenPackage(
     .onConflictDoNothing();
   await db
     .insert(packageLocations)
-    .values({ packageSha256: pkg.sha256, ...location, firstSeenAt: sql`now()` })
-    // firstSeenAt stays as the first scan that listed it here set it.
+    .values({ packageSha256: pkg.sha256, ...location, firstSeenAt: sql`now()`, publishedAt })
+    // firstSeenAt and publishedAt stay as the first scan that listed it here set them; a location recorded
+    // without an index date takes a later one (still a true "published then or earlier").
     .onConflictDoUpdate({
       target: [packageLocations.packageSha256, packageLocations.mirrorId, packageLocations.suite],
-      set: { url: location.url, lastSeenAt: sql`now()` },
+      set: {
+        url: location.url,
+        lastSeenAt: sql`now()`,
+        publishedAt: sql`coalesce(${packageLocations.publishedAt}, excluded.published_at)`,
+      },
     });
   const [row] = await db.select().from(packages).where(eq(packages.sha256, pkg.sha256));
   return row!;

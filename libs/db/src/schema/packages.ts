@@ -69,6 +69,12 @@ export const packageLocations = pgTable(
      */
     firstSeenAt: tstz('first_seen_at'),
     lastSeenAt: createdAt(),
+    /**
+     * The date of the index that listed the package here when a scan first did (apt: the suite's Release
+     * `Date:`; rpm: the primary metadata's repomd timestamp): the package was published then or earlier.
+     * Null where the index carries no date, or for locations recorded before btfwatch kept it.
+     */
+    publishedAt: tstz('published_at'),
   },
   (t) => [
     primaryKey({ columns: [t.packageSha256, t.mirrorId, t.suite] }),

@@ -1,0 +1,1 @@
+ALTER TABLE "package_locations" ADD COLUMN "published_at" timestamp with time zone;
