@@ -14,27 +14,12 @@ import {
   type GuardHost,
 } from '../../support/guard.ts';
 import { tempDir } from '../../support/services.ts';
+import { SERVICE_STACK, importRecorder } from '../../support/imports/stack.ts';
 
 // guard runs inside apt and dnf on every install: a whole check (reading a package, judging its modules,
 // the report) loads none of the service's stack. Every module URL the CLI process resolves is recorded
 // (test/support/imports) and searched; test/unit/cli/light-commands.test.ts does the same for --help.
-const SERVICE_STACK = [
-  '/node_modules/fastify/',
-  '/node_modules/bullmq/',
-  '/node_modules/ioredis/',
-  '/node_modules/pg/',
-  '/node_modules/@electric-sql/pglite/',
-  '/node_modules/drizzle-orm/',
-  '/apps/api/',
-  '/apps/worker/',
-  // The database lib itself; its error classes (libs/db/src/errors.ts, which the CLI's one-line error report
-  // knows) load nothing else.
-  '/libs/db/src/index.ts',
-  '/libs/db/src/database.ts',
-  '/libs/db/src/repos/',
-  '/libs/db/src/schema/',
-];
-const recorder = new URL('../../support/imports/record.mjs', import.meta.url).pathname;
+const recorder = importRecorder;
 
 const work = tempDir('btfwatch-guard-imports-');
 let host: GuardHost;

@@ -8,18 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RELEASES, moduleElf, vmlinuxBtf } from '../../support/fixtures.ts';
 import { nodeArgs } from '../../support/cli.ts';
+import { SERVICE_STACK, importRecorder } from '../../support/imports/stack.ts';
 
-const SERVICE_STACK = [
-  '/node_modules/fastify/',
-  '/node_modules/bullmq/',
-  '/node_modules/ioredis/',
-  '/node_modules/pg/',
-  '/node_modules/@electric-sql/pglite/',
-  '/node_modules/drizzle-orm/',
-  '/apps/api/',
-  '/apps/worker/',
-];
-const recorder = new URL('../../support/imports/record.mjs', import.meta.url).pathname;
+const recorder = importRecorder;
 
 function loadedBy(
   args: string[],
