@@ -105,7 +105,8 @@ const CONTENTS_SELECTED = [
   `linux-image-${REL}`,
   `linux-modules-${REL7}`,
 ];
-const NAME_SELECTED = [...CONTENTS_SELECTED, 'acme-dkms', 'linux-image-amd64'].sort();
+// By name and relations: the dkms package too; linux-image-amd64 only depends on an image (a meta package).
+const NAME_SELECTED = [...CONTENTS_SELECTED, 'acme-dkms'].sort();
 
 function names(r: AptScanResult): string[] {
   assert.equal(r.changed, true);
@@ -137,7 +138,7 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     keyring: mirror.key.publicKeyPath,
     ...extra,
   });
-  const deps = () => ({ downloader, dir });
+  const deps = () => ({ downloader, dir, indexRetry: { rounds: 2, delayMs: 5 } });
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'bw-apt-test-'));
@@ -303,7 +304,11 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     assert.deepEqual(names(r), NAME_SELECTED);
     assert.ok(r.changed);
     assert.equal(r.units[0]?.selection, 'name');
-    assert.match(r.warnings.join('\n'), /no Contents index; packages selected by name/);
+    assert.deepEqual(
+      r.warnings.map((w) => w.code),
+      ['FILE_LIST_MISSING'],
+    );
+    assert.match(r.warnings[0]?.message ?? '', /main\/amd64: no Contents index; packages selected by name/);
     assert.ok(r.packages.every((p) => p.evidence === 'name'));
     assert.equal(r.packages.find((p) => p.name === 'acme-dkms')?.role, 'out-of-tree-modules');
   });
@@ -311,7 +316,10 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
   test('an empty Contents (as on security mirrors) falls back to names too', async () => {
     const r = await scanApt(config('emptycontents'), {}, deps());
     assert.deepEqual(names(r), NAME_SELECTED);
-    assert.match(r.changed ? r.warnings.join('\n') : '', /Contents index is empty/);
+    assert.deepEqual(
+      r.warnings.map((w) => w.code),
+      ['FILE_LIST_EMPTY'],
+    );
   });
 
   test('useContents: false selects by name without fetching Contents', async () => {
@@ -418,10 +426,18 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     assert.equal(r.signature.source, 'none');
   });
 
-  test('an expired Valid-Until is MIRROR_STALE unless checking is off', async () => {
-    await rejectsWith(scanApt(config('expired'), {}, deps()), 'MIRROR_STALE');
-    const r = await scanApt(config('expired', { checkValidUntil: false }), {}, deps());
+  test('an expired Valid-Until is MIRROR_STALE naming the setting; allowExpired scans it and says so', async () => {
+    const err = await rejectsWith(scanApt(config('expired'), {}, deps()), 'MIRROR_STALE');
+    assert.match(err.message, /expired at .*allowExpired \(CLI --allow-expired\)/);
+    const r = await scanApt(config('expired', { allowExpired: true }), {}, deps());
     assert.deepEqual(names(r), CONTENTS_SELECTED);
+    assert.equal(r.allowExpired, true);
+    assert.deepEqual(
+      r.warnings.map((w) => w.code),
+      ['RELEASE_EXPIRED'],
+    );
+    // The opt-in is part of the config: state from the refusing config is not reused.
+    assert.notEqual(r.state.configKey, (await scanApt(config('stable'), {}, deps())).state.configKey);
   });
 
   test('a Release older than the one already seen is MIRROR_STALE', async () => {
@@ -445,21 +461,26 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     await rejectsWith(scanApt(config('security', { components: ['contrib'] }), {}, deps()), 'MIRROR_CONFIG');
   });
 
-  test('an index whose bytes do not match the Release is MIRROR_CHECKSUM and leaves no files', async () => {
+  test('a Packages whose bytes do not match the Release anywhere is MIRROR_INDEX_UNAVAILABLE and leaves no files', async () => {
     mirror.setFault('/debian/dists/stable/main/binary-amd64/*', { kind: 'corrupt' });
     mirror.clearRequests();
     try {
-      const err = await rejectsWith(scanApt(config('stable'), {}, deps()), 'MIRROR_CHECKSUM');
+      const err = await rejectsWith(scanApt(config('stable'), {}, deps()), 'MIRROR_INDEX_UNAVAILABLE');
       assert.equal(err.transient, true);
-      // Not retried by the downloader: a checksum mismatch is for the queue to decide.
-      assert.equal(mirror.requests.filter((q) => q.path.includes('/binary-amd64/')).length, 1);
+      assert.match(err.message, /^main\/binary-amd64\/Packages: .*sha256 [0-9a-f]{64} does not match/);
+      // Every listed compression, by-hash and by name, each pass once per round (the downloader does
+      // not retry a mismatch itself).
+      const tried = mirror.requests.filter((q) => q.path.includes('/binary-amd64/')).map((q) => q.path);
+      assert.equal(tried.length, 2 * 4, tried.join('\n'));
+      assert.ok(tried.some((p) => p.endsWith('/Packages.gz')));
+      assert.ok(tried.some((p) => p.includes('/by-hash/SHA256/')));
       assert.deepEqual(await readdir(dir).catch(() => []), []);
     } finally {
       mirror.setFault('/debian/dists/stable/main/binary-amd64/*', null);
     }
   });
 
-  test('a signed Contents that decompresses past maxIndexBytes is MIRROR_INDEX_TOO_LARGE and leaves no files', async () => {
+  test('a signed Contents past maxIndexBytes degrades to names; a Packages past it is MIRROR_INDEX_TOO_LARGE; no files left', async () => {
     // 64 MiB of well-formed lines in ~100 KB of gzip, listed with its true hash in a re-signed Release.
     const bomb = gzipSync(Buffer.from('usr/bin/hello                  devel/hello\n'.repeat(1_525_000)), {
       level: 9,
@@ -478,15 +499,23 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     });
     mirror.setFault('/debian/dists/stable/main/Contents-amd64.gz', { kind: 'replace', body: bomb });
     try {
-      const err = await rejectsWith(
-        scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 16 * 1024 * 1024 }),
-        'MIRROR_INDEX_TOO_LARGE',
+      // Contents is optional: too large for the limit, the unit is read by names instead, and says why.
+      const degraded = await scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 16 * 1024 * 1024 });
+      assert.deepEqual(names(degraded), NAME_SELECTED);
+      assert.deepEqual(
+        degraded.warnings.map((w) => w.code),
+        ['FILE_LIST_UNAVAILABLE'],
       );
-      assert.equal(err.transient, false);
+      assert.match(degraded.warnings[0]?.message ?? '', /MIRROR_INDEX_TOO_LARGE|maxIndexBytes/);
       assert.deepEqual(await readdir(dir).catch(() => []), []);
       // The same signed bytes within a limit that fits them: scanned, nothing selected from them.
       const r = await scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 128 * 1024 * 1024 });
-      assert.ok(r.changed);
+      assert.deepEqual(names(r), []);
+      // A Packages past the limit is no help to skip: the suite fails.
+      await rejectsWith(
+        scanApt(config('stable'), {}, { ...deps(), maxIndexBytes: 64 }),
+        'MIRROR_INDEX_TOO_LARGE',
+      );
     } finally {
       mirror.setFault('/debian/dists/stable/InRelease', null);
       mirror.setFault('/debian/dists/stable/main/Contents-amd64.gz', null);

@@ -111,7 +111,7 @@ describe('rpm mirror scan (loopback, createrepo_c)', () => {
     key: mirror.key.armoredPublicKeyPath,
     ...extra,
   });
-  const deps = () => ({ downloader, dir });
+  const deps = () => ({ downloader, dir, indexRetry: { rounds: 2, delayMs: 5 } });
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'bw-rpm-test-'));
@@ -251,10 +251,14 @@ describe('rpm mirror scan (loopback, createrepo_c)', () => {
     assert.ok(!mirror.requests.some((q) => q.path.endsWith('.asc')));
   });
 
-  test('a corrupted primary is MIRROR_CHECKSUM; a 500 on it is retried', async () => {
+  test('a corrupted primary is MIRROR_INDEX_UNAVAILABLE after another pass; a 500 on it is retried', async () => {
     mirror.setFault('/rpm/repodata/primary*', { kind: 'corrupt' });
+    mirror.clearRequests();
     try {
-      await rejectsWith(scanRpm(config(), {}, deps()), 'MIRROR_CHECKSUM');
+      const err = await rejectsWith(scanRpm(config(), {}, deps()), 'MIRROR_INDEX_UNAVAILABLE');
+      assert.equal(err.transient, true);
+      assert.match(err.message, /^primary: .*sha256 [0-9a-f]{64} does not match the expected/);
+      assert.equal(mirror.requests.filter((q) => q.path.includes('primary')).length, 2);
     } finally {
       mirror.setFault('/rpm/repodata/primary*', null);
     }
@@ -304,7 +308,10 @@ describe('rpm mirror scan (loopback, createrepo_c)', () => {
       ]);
       assert.ok(r.changed);
       assert.equal(r.selection, 'name');
-      assert.match(r.warnings.join('\n'), /no filelists/);
+      assert.deepEqual(
+        r.warnings.map((w) => w.code),
+        ['FILE_LIST_MISSING'],
+      );
     } finally {
       await m.close();
     }

@@ -1,14 +1,24 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { aptRoleFromName, roleFromSignals, type FileSignals, type Role } from './classify.ts';
+import type { Readable } from 'node:stream';
+import { roleFromSignals, type FileSignals, type Role } from './classify.ts';
 import { scanContents, type ContentsScan } from './contents.ts';
-import { openDecompressed } from './decompress.ts';
-import { createDownloader, type DownloadedFile, type Downloader } from './downloader.ts';
-import { MirrorConfigError, MirrorNotFoundError, MirrorSignatureError, MirrorStaleError } from './errors.ts';
-import { compileMatch } from './glob.ts';
-import { DEBIAN_ARCHIVE_KEYRING, loadKeyring, type KeySource, type Keyring } from './keyring.ts';
+import { createDownloader, type Downloader } from './downloader.ts';
+import { splitList } from './deb822.ts';
+import {
+  MirrorAbortedError,
+  MirrorConfigError,
+  MirrorError,
+  MirrorNotFoundError,
+  MirrorSignatureError,
+  MirrorStaleError,
+} from './errors.ts';
+import { createMatcher, patternList, type PackageMatcher } from './glob.ts';
+import { fetchIndex, type IndexSource } from './index-file.ts';
+import { DEBIAN_ARCHIVE_KEYRING, resolveKeyring, type KeySource, type Keyring } from './keyring.ts';
+import { selectByNameAndRelations } from './name-selection.ts';
 import { readParagraphs, toAptPackage } from './packages.ts';
 import { parseRelease, type AptRelease, type ReleaseFile } from './release.ts';
+import { archiveRoot, matchWarnings, type ScanDeps, type ScanWarning } from './scan-common.ts';
 import { unverifiedCleartext, verifyCleartext, verifyDetached } from './signature.ts';
 import {
   toKnownSet,
@@ -18,6 +28,8 @@ import {
   type SignatureReport,
 } from './types.ts';
 
+export { archiveRoot, type ScanDeps } from './scan-common.ts';
+
 export interface AptMirrorConfig {
   /** Archive root, the directory holding `dists/` and `pool/` (e.g. `http://<mirror>/debian-security`). */
   url: string;
@@ -26,14 +38,18 @@ export interface AptMirrorConfig {
   components?: readonly string[];
   /** Default: every architecture the Release lists except `all` (added when the suite keeps it apart). */
   architectures?: readonly string[];
-  /** Package-name globs; only matching packages become candidates. */
+  /** Package-name patterns (fnmatch: `*`, `?`, `[...]`, `[!...]`); only matching packages become candidates. */
   match?: string | readonly string[];
   /** Trusted keys. Default: Debian's archive keyring, read from disk at scan time. */
   keyring?: KeySource | readonly KeySource[] | Keyring;
   /** Skip all signature checks. Reported in the result. */
   insecure?: boolean;
-  /** Refuse a Release past its Valid-Until (as apt does). Default true. */
-  checkValidUntil?: boolean;
+  /**
+   * Accept a Release past its Valid-Until, as apt does with `Acquire::Check-Valid-Until=false`: what a
+   * snapshot or frozen internal mirror needs. Off by default; when it lets an expired Release through,
+   * the result says so in its warnings.
+   */
+  allowExpired?: boolean;
   /** Use Contents files to find kernel packages. Default true; false selects by name only. */
   useContents?: boolean;
 }
@@ -51,16 +67,6 @@ export interface AptScanInput extends AptScanState {
   knownSha256?: KnownSet;
 }
 
-export interface ScanDeps {
-  downloader?: Downloader;
-  /** Where index files are staged while parsed (removed afterwards). */
-  dir?: string;
-  now?: () => Date;
-  signal?: AbortSignal;
-  /** Largest decompressed size of one index (Packages, Contents, primary, filelists). Default 4 GiB. */
-  maxIndexBytes?: number;
-}
-
 export interface AptIndexUnit {
   component: string;
   arch: string;
@@ -68,7 +74,10 @@ export interface AptIndexUnit {
   changed: boolean;
   packagesIndex: ReleaseFile;
   contentsIndex: ReleaseFile | undefined;
-  /** How candidates were picked; `name` when Contents is missing, empty, or switched off. */
+  /**
+   * How candidates were picked: `name` (names and Packages relations) when Contents is missing, empty,
+   * switched off, or could not be had as listed.
+   */
   selection: 'contents' | 'name';
 }
 
@@ -92,9 +101,10 @@ export type AptScanResult =
       url: string;
       suite: string;
       insecure: boolean;
+      allowExpired: boolean;
       /** The Release/InRelease answered 304 or hashed as last time; nothing else was requested. */
       reason: 'not-modified' | 'same-hash';
-      warnings: string[];
+      warnings: ScanWarning[];
       state: AptScanState;
     }
   | {
@@ -103,11 +113,12 @@ export type AptScanResult =
       url: string;
       suite: string;
       insecure: boolean;
+      allowExpired: boolean;
       release: AptSuiteInfo;
       signature: SignatureReport;
       units: AptIndexUnit[];
       packages: Candidate[];
-      warnings: string[];
+      warnings: ScanWarning[];
       state: AptScanState;
     };
 
@@ -123,6 +134,10 @@ interface ReleaseFetch {
  * the Packages index and Contents, returning the kernel-related packages. Returns `changed: false` after a
  * single request when the Release is unchanged. The returned `state` is to be stored only after the caller
  * has also handled the result.
+ *
+ * Packages is required: when no listed variant of it can be had as the Release lists it (after retries),
+ * the scan fails with MirrorIndexUnavailableError. Contents only helps find packages: when it cannot be
+ * had, the unit is scanned by names and Packages relations instead, and a warning says so.
  */
 export async function scanApt(
   config: AptMirrorConfig,
@@ -131,17 +146,17 @@ export async function scanApt(
 ): Promise<AptScanResult> {
   const base = archiveRoot(config.url);
   const insecure = config.insecure === true;
+  const allowExpired = config.allowExpired === true;
   const configKey = aptConfigKey(config);
   const state: AptScanState = input.configKey === configKey ? input : {};
-  const matches = compileMatch(config.match);
+  const matcher = createMatcher(config.match);
+  const keyring = insecure ? undefined : await resolveKeyring(config.keyring, DEBIAN_ARCHIVE_KEYRING);
   const known = toKnownSet(input.knownSha256);
-  const now = deps.now?.() ?? new Date();
-  // Load keys before any request so a broken keyring fails fast and costs the mirror nothing.
-  const keyring = insecure ? undefined : await resolveKeyring(config.keyring);
   const downloader = deps.downloader ?? createDownloader();
-  const warnings: string[] = [];
+  const now = (deps.now ?? (() => new Date()))();
+  const dist = `${base}dists/${config.suite}/`;
+  const warnings: ScanWarning[] = [];
   try {
-    const dist = new URL(`dists/${encodeURI(config.suite)}/`, base).toString();
     const fetched = await fetchRelease(downloader, dist, state, keyring, deps.signal);
     if ('unchanged' in fetched) {
       return {
@@ -150,28 +165,33 @@ export async function scanApt(
         url: base,
         suite: config.suite,
         insecure,
+        allowExpired,
         reason: fetched.unchanged,
         warnings,
         state: { ...stripKnown(state), configKey, release: fetched.release },
       };
     }
     const release = parseRelease(fetched.text, `${dist}${fetched.file}`);
-    checkRelease(release, config, state, now, dist);
+    checkRelease(release, config, state, now, dist, warnings);
 
     const units = planUnits(release, config, warnings);
     const indexes: Record<string, string> = {};
-    const contentsCache = new Map<string, Promise<ContentsScan | undefined>>();
+    const contentsCache = new Map<string, Promise<ContentsScan | MirrorError>>();
     const packages: Candidate[] = [];
     const seen = new Set<string>();
     const scannedUnits: AptIndexUnit[] = [];
+    let allUnitsRead = true;
+    let degraded = false;
+    let namesMatched = 0;
     for (const unit of units) {
       const p = unit.packages[0] as ReleaseFile;
       const c = unit.contents[0];
-      indexes[p.path] = p.sha256;
-      if (c) indexes[c.path] = c.sha256;
       const unchanged =
         state.indexes?.[p.path] === p.sha256 && (c === undefined || state.indexes?.[c.path] === c.sha256);
       if (unchanged) {
+        indexes[p.path] = p.sha256;
+        if (c) indexes[c.path] = c.sha256;
+        allUnitsRead = false;
         scannedUnits.push({
           component: unit.component,
           arch: unit.arch,
@@ -182,79 +202,67 @@ export async function scanApt(
         });
         continue;
       }
+      const where = `${unit.component}/${unit.arch}`;
       let contents: ContentsScan | undefined;
       if (c && !unit.contentsEmpty) {
         let pending = contentsCache.get(c.path);
         if (!pending) {
-          pending = fetchAndParse(downloader, dist, unit.contents, release.acquireByHash, deps, (s, label) =>
-            scanContents(s, label),
-          );
+          pending = fetchIndex(
+            downloader,
+            indexName(c),
+            indexSources(dist, unit.contents, release.acquireByHash),
+            deps,
+            (stream, label) => scanContents(stream, label),
+          ).catch((err: unknown) => {
+            // Contents is a help, not a need: anything short of an abort or a local failure degrades.
+            if (err instanceof MirrorError && !(err instanceof MirrorAbortedError)) return err;
+            throw err;
+          });
           contentsCache.set(c.path, pending);
         }
-        contents = await pending;
+        const got = await pending;
+        if (got instanceof MirrorError) {
+          degraded = true;
+          warnings.push({
+            code: 'FILE_LIST_UNAVAILABLE',
+            message: `${where}: Contents cannot be had as listed (${got.message}); packages selected by name and by Packages' Depends/Provides`,
+          });
+        } else {
+          contents = got;
+        }
       }
       let selection: 'contents' | 'name' = 'contents';
       if (!contents || contents.lines === 0) {
         selection = 'name';
-        const why =
-          config.useContents === false
-            ? 'Contents switched off'
-            : !c
-              ? 'no Contents index'
-              : unit.contentsEmpty || contents
-                ? 'Contents index is empty'
-                : 'Contents index is listed but not on the mirror';
-        warnings.push(`${unit.component}/${unit.arch}: ${why}; packages selected by name heuristics`);
+        const warning = contentsWarning(config, c, unit.contentsEmpty || contents !== undefined, where);
+        if (warning) warnings.push(warning);
       }
-      const signalsFor = (name: string): FileSignals | undefined =>
-        selection === 'contents' ? contents?.packages.get(name) : undefined;
-      const picked = await fetchAndParse(
+      const picked = await fetchIndex(
         downloader,
-        dist,
-        unit.packages,
-        release.acquireByHash,
+        indexName(p),
+        indexSources(dist, unit.packages, release.acquireByHash),
         deps,
-        async (s, label) => {
-          const out: Candidate[] = [];
-          for await (const para of readParagraphs(s, label)) {
-            const name = para.get('package');
-            if (name === undefined || !matches(name)) continue;
-            const signals = signalsFor(name);
-            const role: Role | undefined = signals
-              ? roleFromSignals(signals)
-              : selection === 'name'
-                ? aptRoleFromName(name)
-                : undefined;
-            if (!role) continue;
-            const pkg = toAptPackage(para, label);
-            out.push({
-              name: pkg.name,
-              version: pkg.version,
-              arch: pkg.arch,
-              source: pkg.source,
-              depends: pkg.depends,
-              provides: pkg.provides,
-              url: new URL(encodeURI(pkg.filename), base).toString(),
-              path: pkg.filename,
-              size: pkg.size,
-              installedSize: pkg.installedSize,
-              sha256: pkg.sha256,
-              role,
-              evidence: signals ? 'contents' : 'name',
-              releases: signals ? [...signals.releases].sort() : [],
-              component: unit.component,
-              known: known.has(pkg.sha256),
-            });
-          }
-          return out;
-        },
+        (stream, label) =>
+          readCandidates(stream, label, {
+            matcher,
+            signalsFor: (name) => (selection === 'contents' ? contents?.packages.get(name) : undefined),
+            selection,
+            base,
+            component: unit.component,
+            known,
+          }),
       );
-      if (!picked) throw new MirrorNotFoundError(404, { url: `${dist}${p.path}` });
-      for (const cand of picked) {
+      namesMatched += picked.namesMatched;
+      for (const cand of picked.candidates) {
         const key = `${cand.name}\0${cand.version}\0${cand.arch}\0${cand.sha256}`;
         if (seen.has(key)) continue;
         seen.add(key);
         packages.push(cand);
+      }
+      indexes[p.path] = p.sha256;
+      // A Contents that could not be had is not recorded: the next scan reads this unit again.
+      if (c && (selection === 'contents' || unit.contentsEmpty || contents !== undefined)) {
+        indexes[c.path] = c.sha256;
       }
       scannedUnits.push({
         component: unit.component,
@@ -265,12 +273,14 @@ export async function scanApt(
         selection,
       });
     }
+    if (allUnitsRead) warnings.push(...matchWarnings(matcher, namesMatched, packages.length, config.suite));
     return {
       kind: 'apt',
       changed: true,
       url: base,
       suite: config.suite,
       insecure,
+      allowExpired,
       release: suiteInfo(release),
       signature: fetched.signature,
       units: scannedUnits,
@@ -278,13 +288,113 @@ export async function scanApt(
       warnings,
       state: {
         configKey,
-        release: { ...fetched.validators, file: fetched.file, date: release.date },
+        // A unit read without its Contents is read again next time: the Release must not look handled.
+        release: degraded
+          ? { sha256: '', file: fetched.file, date: release.date }
+          : { ...fetched.validators, file: fetched.file, date: release.date },
         indexes,
       },
     };
   } finally {
     if (!deps.downloader) await downloader.close();
   }
+}
+
+function contentsWarning(
+  config: AptMirrorConfig,
+  listed: ReleaseFile | undefined,
+  empty: boolean,
+  where: string,
+): ScanWarning | undefined {
+  const tail = "packages selected by name and by Packages' Depends/Provides";
+  if (config.useContents === false)
+    return { code: 'FILE_LIST_OFF', message: `${where}: Contents switched off; ${tail}` };
+  if (!listed) return { code: 'FILE_LIST_MISSING', message: `${where}: no Contents index; ${tail}` };
+  if (empty) return { code: 'FILE_LIST_EMPTY', message: `${where}: Contents index is empty; ${tail}` };
+  // Unavailable: already said, with the reason, where it failed.
+  return undefined;
+}
+
+interface CandidateContext {
+  matcher: PackageMatcher;
+  signalsFor: (name: string) => FileSignals | undefined;
+  selection: 'contents' | 'name';
+  base: string;
+  component: string;
+  known: ReadonlySet<string>;
+}
+
+async function readCandidates(
+  stream: Readable,
+  label: string,
+  ctx: CandidateContext,
+): Promise<{ candidates: Candidate[]; namesMatched: number }> {
+  const candidates: Candidate[] = [];
+  let namesMatched = 0;
+  for await (const para of readParagraphs(stream, label)) {
+    const name = para.get('package');
+    if (name === undefined || !ctx.matcher.matches(name)) continue;
+    namesMatched++;
+    let role: Role | undefined;
+    let evidence: Candidate['evidence'];
+    let releases: string[];
+    if (ctx.selection === 'contents') {
+      const signals = ctx.signalsFor(name);
+      role = signals ? roleFromSignals(signals) : undefined;
+      evidence = 'contents';
+      releases = signals ? [...signals.releases].sort() : [];
+      if (!role) continue;
+    } else {
+      const picked = selectByNameAndRelations({
+        name,
+        depends: [...splitList(para.get('pre-depends')), ...splitList(para.get('depends'))],
+        provides: splitList(para.get('provides')),
+      });
+      if (!picked) continue;
+      role = picked.role;
+      evidence = picked.evidence;
+      releases = picked.releases;
+    }
+    const pkg = toAptPackage(para, label);
+    candidates.push({
+      name: pkg.name,
+      version: pkg.version,
+      arch: pkg.arch,
+      source: pkg.source,
+      depends: pkg.depends,
+      provides: pkg.provides,
+      url: new URL(encodeURI(pkg.filename), ctx.base).toString(),
+      path: pkg.filename,
+      size: pkg.size,
+      installedSize: pkg.installedSize,
+      sha256: pkg.sha256,
+      role,
+      evidence,
+      releases,
+      component: ctx.component,
+      known: ctx.known.has(pkg.sha256),
+    });
+  }
+  return { candidates, namesMatched };
+}
+
+/** An index as people name it: the listed path without its compression suffix. */
+function indexName(file: ReleaseFile): string {
+  return file.path.replace(/\.(?:xz|gz|zst|bz2)$/, '');
+}
+
+/** Each listed variant of an index, by-hash first when the Release offers it. */
+function indexSources(dist: string, variants: readonly ReleaseFile[], byHash: boolean): IndexSource[] {
+  return variants.map((variant) => {
+    const urls: string[] = [];
+    if (byHash) {
+      const slash = variant.path.lastIndexOf('/');
+      const dir = slash < 0 ? '' : variant.path.slice(0, slash + 1);
+      urls.push(`${dist}${dir}by-hash/SHA256/${variant.sha256}`);
+    }
+    urls.push(`${dist}${variant.path}`);
+    return { urls, sha256: variant.sha256, size: variant.size, label: `${dist}${variant.path}` };
+  });
 }
 
 /** A stable key of everything in the config that changes what a scan returns. */
@@ -294,32 +404,12 @@ export function aptConfigKey(config: AptMirrorConfig): string {
     suite: config.suite,
     components: config.components ?? null,
     architectures: config.architectures ?? null,
-    match: config.match ?? null,
+    match: patternList(config.match),
     insecure: config.insecure === true,
+    allowExpired: config.allowExpired === true,
     useContents: config.useContents !== false,
   };
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
-}
-
-export function archiveRoot(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new MirrorConfigError(`not a URL: ${url}`, { cause });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new MirrorConfigError(`mirror URL must be http or https: ${url}`);
-  }
-  if (!parsed.pathname.endsWith('/')) parsed.pathname += '/';
-  parsed.search = '';
-  parsed.hash = '';
-  return parsed.toString();
-}
-
-async function resolveKeyring(source: AptMirrorConfig['keyring']): Promise<Keyring> {
-  if (source && typeof source === 'object' && 'keys' in source && 'fingerprints' in source) return source;
-  return loadKeyring((source as KeySource | readonly KeySource[] | undefined) ?? DEBIAN_ARCHIVE_KEYRING);
 }
 
 function stripKnown(state: AptScanInput): AptScanState {
@@ -424,6 +514,7 @@ function checkRelease(
   state: AptScanState,
   now: Date,
   dist: string,
+  warnings: ScanWarning[],
 ): void {
   // A validly signed Release of another suite must not be accepted in place of this one (apt: "Conflicting distribution").
   if (release.suite !== config.suite && release.codename !== config.suite) {
@@ -432,12 +523,19 @@ function checkRelease(
       { url: dist },
     );
   }
-  if (
-    config.checkValidUntil !== false &&
-    release.validUntil &&
-    Date.parse(release.validUntil) < now.getTime()
-  ) {
-    throw new MirrorStaleError(`Release expired at ${release.validUntil}`, { url: dist });
+  if (release.validUntil && Date.parse(release.validUntil) < now.getTime()) {
+    if (config.allowExpired !== true) {
+      throw new MirrorStaleError(
+        `Release expired at ${release.validUntil} (Valid-Until); a snapshot or frozen mirror can be scanned ` +
+          'with the mirror setting allowExpired (CLI --allow-expired), as apt does with ' +
+          'Acquire::Check-Valid-Until=false',
+        { url: dist },
+      );
+    }
+    warnings.push({
+      code: 'RELEASE_EXPIRED',
+      message: `Release expired at ${release.validUntil} (Valid-Until); accepted because allowExpired is set`,
+    });
   }
   const prevDate = state.release?.date;
   if (prevDate && release.date && Date.parse(release.date) < Date.parse(prevDate)) {
@@ -468,7 +566,7 @@ function pickIndex(files: ReadonlyMap<string, ReleaseFile>, stem: string): Relea
   return out;
 }
 
-function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: string[]): PlannedUnit[] {
+function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: ScanWarning[]): PlannedUnit[] {
   const explicitComponents = config.components !== undefined;
   const components = config.components ?? release.components;
   const explicitArchs = config.architectures !== undefined;
@@ -487,7 +585,7 @@ function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: strin
         : undefined;
     if (dir === undefined) {
       if (explicitComponents) throw new MirrorConfigError(`suite has no component ${component}`);
-      warnings.push(`component ${component}: no indexes listed`);
+      warnings.push({ code: 'COMPONENT_EMPTY', message: `component ${component}: no indexes listed` });
       continue;
     }
     for (const arch of archs) {
@@ -513,55 +611,6 @@ function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: strin
   if (units.length === 0)
     throw new MirrorConfigError('no Packages index matches the configured components and architectures');
   return units;
-}
-
-/**
- * Download one index (trying by-hash first when offered, then each listed compression in turn),
- * parse it from the verified file, and remove the file. `undefined` when no variant exists on the mirror.
- */
-async function fetchAndParse<T>(
-  downloader: Downloader,
-  dist: string,
-  variants: readonly ReleaseFile[],
-  byHash: boolean,
-  deps: ScanDeps,
-  parse: (stream: import('node:stream').Readable, label: string) => Promise<T>,
-): Promise<T | undefined> {
-  for (const variant of variants) {
-    const urls: string[] = [];
-    if (byHash) {
-      const slash = variant.path.lastIndexOf('/');
-      const dir = slash < 0 ? '' : variant.path.slice(0, slash + 1);
-      urls.push(`${dist}${dir}by-hash/SHA256/${variant.sha256}`);
-    }
-    urls.push(`${dist}${variant.path}`);
-    let file: DownloadedFile | undefined;
-    for (const url of urls) {
-      try {
-        file = await downloader.download(
-          url,
-          { sha256: variant.sha256, size: variant.size },
-          { dir: deps.dir, signal: deps.signal },
-        );
-        break;
-      } catch (err) {
-        if (!(err instanceof MirrorNotFoundError)) throw err;
-      }
-    }
-    if (!file) continue;
-    try {
-      const label = `${dist}${variant.path}`;
-      const stream = await openDecompressed(file.path, label, deps.maxIndexBytes);
-      try {
-        return await parse(stream, label);
-      } finally {
-        stream.destroy();
-      }
-    } finally {
-      await rm(file.path, { force: true });
-    }
-  }
-  return undefined;
 }
 
 function suiteInfo(r: AptRelease): AptSuiteInfo {

@@ -1,12 +1,17 @@
+import { classifyPath as classifyPackagePath, isInTreeModule } from '@btfwatch/pkg';
+
 /**
  * What a package is to btfwatch, decided from the paths it ships (Contents, filelists) or, where no file
- * list exists, from its name.
+ * list can be had, from its name and its Packages relations.
  */
 export type Role =
   'kernel-image' | 'kernel-modules' | 'kernel-headers' | 'kernel-base' | 'out-of-tree-modules';
 
-/** How a candidate was selected. */
-export type Evidence = 'contents' | 'filelists' | 'name';
+/**
+ * How a candidate was selected: from its file list, from its name, or (without a file list) because its
+ * Depends name a kernel package of a concrete release or its Provides claim to be one.
+ */
+export type Evidence = 'contents' | 'filelists' | 'name' | 'depends' | 'provides';
 
 /** What the interesting paths of one package add up to. */
 export interface FileSignals {
@@ -28,14 +33,6 @@ export function emptySignals(): FileSignals {
 
 type PathKind = 'vmlinuz' | 'in-tree-module' | 'other-module' | 'symvers' | 'base';
 
-// Anchored at the root of the package: debug copies under usr/lib/debug/ never match.
-const MODULES_DIR = /^(?:usr\/)?lib\/modules\/([^/]+)\/(.+)$/;
-// Aligned with @btfwatch/pkg's classifyPath: what the scanner lists is what ingestion extracts.
-const BOOT = /^boot\/(vmlinuz|vmlinux|config|System\.map)-([^/]+)$/;
-const BOOT_SYMVERS = /^boot\/symvers-([^/]+)\.gz$/;
-const MODULE_FILE = /\.ko(?:\.(?:xz|zst|gz|bz2))?$/;
-const SYMVERS = /^usr\/src\/(?:linux-headers-([^/]+)|kernels\/([^/]+)|[^/]+)\/(?:.+\/)?Module\.symvers$/;
-
 /** Cheap first test for hot loops over millions of Contents lines. */
 export function mayBeInteresting(path: string): boolean {
   return (
@@ -46,28 +43,24 @@ export function mayBeInteresting(path: string): boolean {
   );
 }
 
-/** Classify one path (without leading `/` or `./`). */
+/**
+ * Classify one listed path. @btfwatch/pkg's classifyPath decides, so a scan selects exactly the packages
+ * whose files ingestion extracts; this only folds its kinds into the signals a package role needs.
+ */
 export function classifyPath(path: string): { kind: PathKind; release: string | undefined } | undefined {
-  let m = MODULES_DIR.exec(path);
-  if (m) {
-    const release = m[1];
-    const rest = m[2] ?? '';
-    // vmlinuz.unsigned: what Debian's linux-binary-unsigned-* (7.x) ships.
-    if (rest === 'vmlinuz' || rest === 'vmlinuz.unsigned') return { kind: 'vmlinuz', release };
-    if (rest === 'config' || rest === 'System.map') return { kind: 'base', release };
-    if (rest === 'symvers.gz') return { kind: 'symvers', release };
-    if (MODULE_FILE.test(rest)) {
-      return { kind: rest.startsWith('kernel/') ? 'in-tree-module' : 'other-module', release };
-    }
-    return undefined;
+  const c = classifyPackagePath(path);
+  if (!c) return undefined;
+  switch (c.kind) {
+    case 'vmlinuz':
+      return { kind: 'vmlinuz', release: c.release };
+    case 'module':
+      return { kind: isInTreeModule(path) ? 'in-tree-module' : 'other-module', release: c.release };
+    case 'symvers':
+      return { kind: 'symvers', release: c.release };
+    case 'config':
+    case 'systemmap':
+      return { kind: 'base', release: c.release };
   }
-  m = BOOT.exec(path);
-  if (m) return { kind: m[1] === 'vmlinuz' || m[1] === 'vmlinux' ? 'vmlinuz' : 'base', release: m[2] };
-  m = BOOT_SYMVERS.exec(path);
-  if (m) return { kind: 'symvers', release: m[1] };
-  m = SYMVERS.exec(path);
-  if (m) return { kind: 'symvers', release: m[1] ?? m[2] };
-  return undefined;
 }
 
 /** Normalise a listed path: Contents has none, filelists a leading `/`, old tools `./`. */
@@ -113,6 +106,11 @@ export function roleFromSignals(s: FileSignals): Role | undefined {
 
 // Debug-symbol packages are huge and carry no loadable code.
 const DEBUG_NAME = /-(?:dbg|dbgsym|debuginfo|debugsource)(?:-|$)/;
+
+/** Debug-symbol packages: never candidates, whatever else their name or relations say. */
+export function isDebugPackage(name: string): boolean {
+  return DEBUG_NAME.test(name);
+}
 
 /** Name heuristics for apt archives without Contents. */
 export function aptRoleFromName(name: string): Role | undefined {

@@ -260,7 +260,7 @@ class HttpDownloader implements Downloader {
         }
         const announced = contentLength(res);
         if (announced !== undefined && announced > maxBytes) {
-          throw new MirrorSizeError(maxBytes, announced, { url: finalUrl });
+          throw new MirrorSizeError(maxBytes, announced, { url: finalUrl, limit: 'max' });
         }
         const hash = createHash('sha256');
         const chunks: Buffer[] = [];
@@ -269,12 +269,14 @@ class HttpDownloader implements Downloader {
           for await (const chunk of res.body as AsyncIterable<Buffer>) {
             received += chunk.length;
             this.stats.bytes += chunk.length;
-            if (received > maxBytes) throw new MirrorSizeError(maxBytes, received, { url: finalUrl });
+            if (received > maxBytes) {
+              throw new MirrorSizeError(maxBytes, received, { url: finalUrl, limit: 'max', atLeast: true });
+            }
             hash.update(chunk);
             chunks.push(chunk);
           }
         } catch (err) {
-          res.body.destroy();
+          discard(res.body);
           throw bodyError(err, finalUrl, received, announced);
         }
         if (announced !== undefined && received < announced) {
@@ -328,8 +330,9 @@ class HttpDownloader implements Downloader {
           throw new MirrorHttpError(304, { url: finalUrl });
         }
         const announced = contentLength(res);
-        if (expect.size !== undefined && announced !== undefined && announced > expect.size) {
-          res.body.destroy();
+        // A Content-Length other than the listed size cannot end well: no need to fetch the body first.
+        if (expect.size !== undefined && announced !== undefined && announced !== expect.size) {
+          discard(res.body);
           throw new MirrorSizeError(expect.size, announced, { url: finalUrl });
         }
         const temp = join(dir, `.${randomUUID()}.partial`);
@@ -417,9 +420,10 @@ class HttpDownloader implements Downloader {
         }
         if (status >= 400 || status < 200) {
           await res.body.dump().catch(() => undefined);
-          const err = new MirrorHttpError(status, { url: current });
-          retryAfter.set(err, parseRetryAfter(headerValue(res, 'retry-after')));
-          throw err;
+          throw new MirrorHttpError(status, {
+            url: current,
+            retryAfterMs: parseRetryAfter(headerValue(res, 'retry-after')),
+          });
         }
         return await onResponse(res, current);
       } finally {
@@ -449,12 +453,10 @@ class HttpDownloader implements Downloader {
     const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** retry);
     // "Equal jitter": at least half the exponential step, so retries keep spreading out.
     const jittered = ceiling / 2 + Math.random() * (ceiling / 2);
-    const asked = retryAfter.get(err);
+    const asked = err instanceof MirrorHttpError ? err.retryAfterMs : undefined;
     return asked === undefined ? jittered : Math.min(this.#maxDelayMs, Math.max(jittered, asked));
   }
 }
-
-const retryAfter = new WeakMap<MirrorError, number | undefined>();
 
 /** Counts and hashes bytes on their way to disk; fails as soon as the size limit is passed. */
 class HashMeter extends Transform {
@@ -472,7 +474,7 @@ class HashMeter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.#limit !== undefined && this.bytes > this.#limit) {
-      callback(new MirrorSizeError(this.#limit, this.bytes, { url: this.#url }));
+      callback(new MirrorSizeError(this.#limit, this.bytes, { url: this.#url, atLeast: true }));
       return;
     }
     this.#hash.update(chunk);
@@ -623,6 +625,15 @@ function parseHttpUrl(url: string): URL {
     throw new MirrorConfigError(`only http and https are supported: ${url}`, { url });
   }
   return parsed;
+}
+
+/**
+ * Abandon a response body. undici reports a body destroyed before its end as an 'error' event: unheard,
+ * that would be an uncaught exception taking the whole process down.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function headerValue(res: Dispatcher.ResponseData, name: string): string | undefined {

@@ -18,6 +18,7 @@ export type MirrorErrorCode =
   | 'MIRROR_STALE'
   | 'MIRROR_PARSE'
   | 'MIRROR_INDEX_TOO_LARGE'
+  | 'MIRROR_INDEX_UNAVAILABLE'
   | 'MIRROR_CONFIG'
   | 'MIRROR_ABORTED';
 
@@ -44,11 +45,14 @@ export class MirrorHttpError extends MirrorError {
   readonly code = 'MIRROR_HTTP';
   readonly transient: boolean;
   readonly status: number;
+  /** How long the server asked us to wait (Retry-After), in milliseconds, when it said. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(status: number, options: MirrorErrorOptions = {}) {
+  constructor(status: number, options: MirrorErrorOptions & { retryAfterMs?: number | undefined } = {}) {
     super(`HTTP ${status}${options.url ? ` for ${options.url}` : ''}`, options);
     this.status = status;
     this.transient = status >= 500 || status === 408 || status === 429;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -88,21 +92,37 @@ export class MirrorTruncatedError extends MirrorError {
   readonly transient = true;
 }
 
-/** The body is (or announces itself as) larger than the index allows; the transfer was aborted. */
+/**
+ * The body's size is not what was expected: not the size the (verified) index lists (`limit: 'listed'`),
+ * or more than a caller's cap on what it accepts into memory (`limit: 'max'`). A body larger than allowed
+ * is aborted as soon as it passes the limit, so `actual` is then a lower bound (`atLeast`).
+ */
 export class MirrorSizeError extends MirrorError {
   readonly code = 'MIRROR_SIZE';
   // The index and the file disagree, which is what a mirror caught mid-sync looks like.
   readonly transient = true;
   readonly expected: number;
   readonly actual: number;
+  readonly limit: 'listed' | 'max';
+  readonly atLeast: boolean;
 
-  constructor(expected: number, actual: number, options: MirrorErrorOptions = {}) {
-    super(
-      `size ${actual} exceeds the ${expected} bytes allowed${options.url ? ` for ${options.url}` : ''}`,
-      options,
-    );
+  constructor(
+    expected: number,
+    actual: number,
+    options: MirrorErrorOptions & { limit?: 'listed' | 'max'; atLeast?: boolean } = {},
+  ) {
+    const limit = options.limit ?? 'listed';
+    const atLeast = options.atLeast ?? false;
+    const got = atLeast ? `more (stopped after ${actual})` : String(actual);
+    const what =
+      limit === 'listed'
+        ? `listed ${expected} bytes, got ${got}`
+        : `body of ${atLeast ? 'more than ' : ''}${actual} bytes exceeds the ${expected} bytes allowed`;
+    super(`${what}${options.url ? ` for ${options.url}` : ''}`, options);
     this.expected = expected;
     this.actual = actual;
+    this.limit = limit;
+    this.atLeast = atLeast;
   }
 }
 
@@ -155,6 +175,40 @@ export class MirrorIndexTooLargeError extends MirrorError {
   constructor(limit: number, options: MirrorErrorOptions = {}) {
     super(`${options.url ?? 'index'}: decompresses to more than maxIndexBytes (${limit} bytes)`, options);
     this.limit = limit;
+  }
+}
+
+/** One failed way of getting an index: which URL, and what came instead of the listed bytes. */
+export interface IndexAttempt {
+  url: string;
+  code: MirrorErrorCode;
+  message: string;
+}
+
+/**
+ * No listed variant of an index (by-hash or by name, any listed compression) could be had with the size
+ * and hash the Release lists, after retries: typically a mirror caught mid-sync. `attempts` says what was
+ * tried and what came; the message names the first mismatch (`listed 12699567 bytes, got 12698511`).
+ */
+export class MirrorIndexUnavailableError extends MirrorError {
+  readonly code = 'MIRROR_INDEX_UNAVAILABLE';
+  readonly transient: boolean;
+  /** The index as the Release names it (`main/binary-amd64/Packages`). */
+  readonly index: string;
+  readonly attempts: readonly IndexAttempt[];
+
+  constructor(index: string, attempts: readonly IndexAttempt[], options: MirrorErrorOptions = {}) {
+    const mismatch = attempts.find((a) => a.code === 'MIRROR_SIZE' || a.code === 'MIRROR_CHECKSUM');
+    const shown = mismatch ?? attempts[attempts.length - 1];
+    super(
+      `${index}: no copy has the size and sha256 the signed metadata lists (${attempts.length} attempt(s))` +
+        (shown ? `: ${shown.message}` : ''),
+      options,
+    );
+    this.index = index;
+    this.attempts = attempts;
+    // Only files that were there but wrong can be right later; an index missing everywhere stays missing.
+    this.transient = attempts.some((a) => a.code !== 'MIRROR_NOT_FOUND');
   }
 }
 

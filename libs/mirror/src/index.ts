@@ -11,12 +11,14 @@ export type {
   AptScanResult,
   AptIndexUnit,
   AptSuiteInfo,
-  ScanDeps,
 } from './apt.ts';
+export type { ScanDeps, IndexRetry, ScanWarning, ScanWarningCode } from './scan-common.ts';
+export { checkPatterns, createMatcher, patternList, type PackageMatcher } from './glob.ts';
+export { relationNames, selectByNameAndRelations, type NameSelection } from './name-selection.ts';
 export { scanRpm, rpmConfigKey } from './rpm.ts';
 export type { RpmMirrorConfig, RpmScanState, RpmScanInput, RpmScanResult, RpmIndexInfo } from './rpm.ts';
 export { createDownloader, defaultDownloadDir } from './downloader.ts';
-export { DEFAULT_MAX_INDEX_BYTES } from './decompress.ts';
+export { DEFAULT_MAX_INDEX_BYTES } from './index-file.ts';
 export type {
   Downloader,
   DownloaderOptions,

@@ -85,3 +85,14 @@ async function parseKeyBytes(bytes: Uint8Array, what: string): Promise<PublicKey
     throw new MirrorConfigError(`cannot parse OpenPGP keys from ${what}`, { cause });
   }
 }
+
+/** A config's trusted keys as a Keyring: already loaded, or read from its sources (or `fallback`). */
+export async function resolveKeyring(
+  source: KeySource | readonly KeySource[] | Keyring | undefined,
+  fallback?: KeySource,
+): Promise<Keyring> {
+  if (source && typeof source === 'object' && 'keys' in source && 'fingerprints' in source) return source;
+  const sources = (source as KeySource | readonly KeySource[] | undefined) ?? fallback;
+  if (sources === undefined) throw new MirrorConfigError('no keyring given');
+  return loadKeyring(sources);
+}

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { archiveRoot, type ScanDeps } from './apt.ts';
 import { roleFromSignals, rpmRoleFromName, type FileSignals, type Role } from './classify.ts';
-import { openDecompressed } from './decompress.ts';
-import { createDownloader, type Downloader } from './downloader.ts';
-import { MirrorConfigError, MirrorNotFoundError, MirrorParseError, MirrorSignatureError } from './errors.ts';
-import { compileMatch } from './glob.ts';
-import { loadKeyring, type KeySource, type Keyring } from './keyring.ts';
+import { createDownloader } from './downloader.ts';
+import {
+  MirrorAbortedError,
+  MirrorConfigError,
+  MirrorError,
+  MirrorNotFoundError,
+  MirrorParseError,
+  MirrorSignatureError,
+} from './errors.ts';
+import { createMatcher, patternList } from './glob.ts';
+import { fetchIndex } from './index-file.ts';
+import { resolveKeyring, type KeySource, type Keyring } from './keyring.ts';
 import { isRelativePath } from './release.ts';
 import {
   parseRepomd,
@@ -16,6 +20,7 @@ import {
   type RepomdEntry,
   type RpmPackage,
 } from './rpm-metadata.ts';
+import { archiveRoot, matchWarnings, type ScanDeps, type ScanWarning } from './scan-common.ts';
 import { verifyDetached } from './signature.ts';
 import {
   toKnownSet,
@@ -28,7 +33,7 @@ import {
 export interface RpmMirrorConfig {
   /** Repository root: the directory holding `repodata/`. */
   url: string;
-  /** Package-name globs; only matching packages become candidates. */
+  /** Package-name patterns (fnmatch: `*`, `?`, `[...]`, `[!...]`); only matching packages become candidates. */
   match?: string | readonly string[];
   /** Keep only these architectures (default: all but `src`/`nosrc`). */
   architectures?: readonly string[];
@@ -67,7 +72,7 @@ export type RpmScanResult =
       url: string;
       insecure: boolean;
       reason: 'not-modified' | 'same-hash';
-      warnings: string[];
+      warnings: ScanWarning[];
       state: RpmScanState;
     }
   | {
@@ -82,7 +87,7 @@ export type RpmScanResult =
       indexes: RpmIndexInfo[];
       selection: 'filelists' | 'name';
       packages: Candidate[];
-      warnings: string[];
+      warnings: ScanWarning[];
       state: RpmScanState;
     };
 
@@ -103,10 +108,10 @@ export async function scanRpm(
     throw new MirrorConfigError('an rpm mirror needs a key to check repomd.xml.asc, or insecure: true');
   }
   const keyring = insecure ? undefined : await resolveKeyring(config.key);
-  const matches = compileMatch(config.match);
+  const matcher = createMatcher(config.match);
   const known = toKnownSet(input.knownSha256);
   const downloader = deps.downloader ?? createDownloader();
-  const warnings: string[] = [];
+  const warnings: ScanWarning[] = [];
   try {
     const repomdUrl = new URL('repodata/repomd.xml', base).toString();
     const prev = state.repomd;
@@ -180,42 +185,69 @@ export async function scanRpm(
       .map((e) => indexInfo(e, repomdUrl));
     const newIndexes: Record<string, string> = Object.fromEntries(indexes.map((i) => [i.type, i.sha256]));
     const indexesChanged = indexes.some((i) => state.indexes?.[i.type] !== i.sha256);
-    const selection = filelists ? 'filelists' : 'name';
+    let selection: 'filelists' | 'name' = filelists ? 'filelists' : 'name';
     if (!filelists) {
       warnings.push(
         config.useFilelists === false
-          ? 'filelists switched off; packages selected by name'
-          : 'no filelists metadata; packages selected by name',
+          ? { code: 'FILE_LIST_OFF', message: 'filelists switched off; packages selected by name' }
+          : { code: 'FILE_LIST_MISSING', message: 'no filelists metadata; packages selected by name' },
       );
     }
     const packages: Candidate[] = [];
     if (indexesChanged) {
-      const signals = filelists
-        ? await fetchAndParse(downloader, base, indexInfo(filelists, repomdUrl), deps, (s, label) =>
-            readFilelists(s, label),
-          )
-        : undefined;
+      let signals: Map<string, FileSignals> | undefined;
+      if (filelists) {
+        try {
+          signals = await fetchIndex(
+            downloader,
+            'filelists',
+            [indexSource(base, indexInfo(filelists, repomdUrl))],
+            deps,
+            (s, label) => readFilelists(s, label),
+          );
+        } catch (err) {
+          // filelists only helps find packages: without it, names decide (as for a repo that has none).
+          if (!(err instanceof MirrorError) || err instanceof MirrorAbortedError) throw err;
+          selection = 'name';
+          delete newIndexes['filelists'];
+          warnings.push({
+            code: 'FILE_LIST_UNAVAILABLE',
+            message: `filelists cannot be had as listed (${err.message}); packages selected by name`,
+          });
+        }
+      }
       const archs = config.architectures ? new Set(config.architectures) : undefined;
       let skippedChecksum = 0;
-      await fetchAndParse(downloader, base, indexInfo(primary, repomdUrl), deps, (s, label) =>
-        readPrimary(s, label, (pkg) => {
-          if (!matches(pkg.name)) return;
-          if (archs ? !archs.has(pkg.arch) : pkg.arch === 'src' || pkg.arch === 'nosrc') return;
-          const fileSignals: FileSignals | undefined = signals?.get(pkg.checksum.value);
-          const fromFiles = fileSignals ? roleFromSignals(fileSignals) : undefined;
-          const role: Role | undefined = fromFiles ?? rpmRoleFromName(pkg.name);
-          if (!role) return;
-          if (pkg.checksum.type !== 'sha256') {
-            skippedChecksum++;
-            return;
-          }
-          packages.push(
-            toCandidate(pkg, base, label, role, fromFiles ? 'filelists' : 'name', fileSignals, known),
-          );
-        }),
+      let namesMatched = 0;
+      await fetchIndex(
+        downloader,
+        'primary',
+        [indexSource(base, indexInfo(primary, repomdUrl))],
+        deps,
+        (s, label) =>
+          readPrimary(s, label, (pkg) => {
+            if (!matcher.matches(pkg.name)) return;
+            namesMatched++;
+            if (archs ? !archs.has(pkg.arch) : pkg.arch === 'src' || pkg.arch === 'nosrc') return;
+            const fileSignals: FileSignals | undefined = signals?.get(pkg.checksum.value);
+            const fromFiles = fileSignals ? roleFromSignals(fileSignals) : undefined;
+            const role: Role | undefined = fromFiles ?? rpmRoleFromName(pkg.name);
+            if (!role) return;
+            if (pkg.checksum.type !== 'sha256') {
+              skippedChecksum++;
+              return;
+            }
+            packages.push(
+              toCandidate(pkg, base, label, role, fromFiles ? 'filelists' : 'name', fileSignals, known),
+            );
+          }),
       );
       if (skippedChecksum > 0)
-        warnings.push(`${skippedChecksum} kernel package(s) skipped: checksum type is not sha256`);
+        warnings.push({
+          code: 'CHECKSUM_TYPE',
+          message: `${skippedChecksum} kernel package(s) skipped: checksum type is not sha256`,
+        });
+      warnings.push(...matchWarnings(matcher, namesMatched, packages.length, base));
     }
     return {
       kind: 'rpm',
@@ -229,7 +261,12 @@ export async function scanRpm(
       selection,
       packages,
       warnings,
-      state: { configKey, repomd: validators, indexes: newIndexes },
+      // Without its filelists, the next scan reads this repository again instead of taking it as handled.
+      state: {
+        configKey,
+        repomd: selection === 'name' && filelists ? { sha256: '' } : validators,
+        indexes: newIndexes,
+      },
     };
   } finally {
     if (!deps.downloader) await downloader.close();
@@ -239,17 +276,12 @@ export async function scanRpm(
 export function rpmConfigKey(config: RpmMirrorConfig): string {
   const parts = {
     url: archiveRoot(config.url),
-    match: config.match ?? null,
+    match: patternList(config.match),
     architectures: config.architectures ?? null,
     insecure: config.insecure === true,
     useFilelists: config.useFilelists !== false,
   };
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
-}
-
-async function resolveKeyring(source: RpmMirrorConfig['key']): Promise<Keyring> {
-  if (source && typeof source === 'object' && 'keys' in source && 'fingerprints' in source) return source;
-  return loadKeyring(source as KeySource | readonly KeySource[]);
 }
 
 function indexInfo(e: RepomdEntry, label: string): RpmIndexInfo {
@@ -263,29 +295,9 @@ function indexInfo(e: RepomdEntry, label: string): RpmIndexInfo {
   return { type: e.type, href: e.href, sha256: e.checksum.value, size: e.size, timestamp: e.timestamp };
 }
 
-async function fetchAndParse<T>(
-  downloader: Downloader,
-  base: string,
-  index: RpmIndexInfo,
-  deps: ScanDeps,
-  parse: (s: Readable, label: string) => Promise<T>,
-): Promise<T> {
+function indexSource(base: string, index: RpmIndexInfo) {
   const url = new URL(encodeURI(index.href), base).toString();
-  const file = await downloader.download(
-    url,
-    { sha256: index.sha256, size: index.size },
-    { dir: deps.dir, signal: deps.signal },
-  );
-  try {
-    const stream = await openDecompressed(file.path, url, deps.maxIndexBytes);
-    try {
-      return await parse(stream, url);
-    } finally {
-      stream.destroy();
-    }
-  } finally {
-    await rm(file.path, { force: true });
-  }
+  return { urls: [url], sha256: index.sha256, size: index.size, label: url };
 }
 
 function toCandidate(

@@ -63,3 +63,15 @@ export function classifyPath(name: string): PathClass | null {
   if (m) return { kind: 'symvers', release: (m[1] ?? m[2])!, compression: 'none' };
   return null;
 }
+
+const IN_TREE_MODULE = /^\/(?:usr\/)?lib\/modules\/[^/]+\/kernel\//;
+
+/**
+ * For a path `classifyPath` calls a module: true when it was built with the kernel (under
+ * `/[usr/]lib/modules/<rel>/kernel/`), false for one installed beside it (`updates/`, `extra/`, DKMS).
+ * A repository scanner tells kernel packages from out-of-tree module packages by this.
+ */
+export function isInTreeModule(name: string): boolean {
+  const path = tryNormalizePath(name);
+  return path !== null && IN_TREE_MODULE.test(path) && classifyPath(path)?.kind === 'module';
+}

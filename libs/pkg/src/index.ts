@@ -11,7 +11,13 @@ export {
   type RpmFile,
   type ReadRpmOptions,
 } from './rpm.ts';
-export { classifyPath, type FileKind, type FileCompression, type PathClass } from './classify.ts';
+export {
+  classifyPath,
+  isInTreeModule,
+  type FileKind,
+  type FileCompression,
+  type PathClass,
+} from './classify.ts';
 export { extractVmlinux, locateBzImagePayload, type VmlinuzPayload, type ExtractOptions } from './vmlinuz.ts';
 export {
   describeLayers,
@@ -23,7 +29,13 @@ export {
 } from './kernel-image.ts';
 export { compressedModuleSuffix, decompressModule, type DecompressModuleOptions } from './module.ts';
 export { parseDeb822, deb822Field, type Deb822Paragraph } from './deb822.ts';
-export { detectCompression, type Compression, type DecoderOptions } from './compression.ts';
+export {
+  decompressStream,
+  detectCompression,
+  type Compression,
+  type DecoderOptions,
+  type DecompressOptions,
+} from './compression.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { ByteSource } from './byte-reader.ts';
 export type { ArchiveEntry, FileDigest, PickedFile, PickOptions, OnFile, OnEntry, SelectFn } from './pick.ts';

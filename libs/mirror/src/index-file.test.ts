@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { openDecompressed } from './decompress.ts';
+import { openIndex } from './index-file.ts';
 import { MirrorIndexTooLargeError, MirrorParseError } from './errors.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'bw-mirror-decompress-'));
+const dir = mkdtempSync(join(tmpdir(), 'bw-mirror-index-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const MiB = 1024 * 1024;
@@ -22,7 +22,7 @@ function file(name: string, bytes: Uint8Array): string {
 
 async function drain(path: string, max?: number): Promise<number> {
   let n = 0;
-  for await (const chunk of await openDecompressed(path, path, max)) n += (chunk as Buffer).length;
+  for await (const chunk of await openIndex(path, path, max)) n += (chunk as Buffer).length;
   return n;
 }
 

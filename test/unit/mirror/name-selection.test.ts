@@ -1,0 +1,88 @@
+// Selecting kernel packages from Packages paragraphs alone (no Contents): names and relations, with the
+// relations of real Debian packages (trixie-backports 7.2 split layout, bookworm 6.1, linux-image-amd64).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { relationNames, selectByNameAndRelations } from '@btfwatch/mirror';
+
+const REL = '7.2.12+deb13-amd64';
+const V = '7.2.12-1~bpo13+1';
+
+test('relationNames: alternatives, versions and arch qualifiers', () => {
+  assert.deepEqual(
+    relationNames([
+      'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool',
+      'gcc-14:native',
+      'kmod',
+    ]),
+    ['dracut', 'initramfs-tools', 'linux-initramfs-tool', 'gcc-14', 'kmod'],
+  );
+});
+
+test('Debian 7.x split packages: binary, modules, base and headers by name; the image meta package is left out', () => {
+  const meta = selectByNameAndRelations({
+    name: `linux-image-${REL}`,
+    depends: [
+      'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool',
+      `linux-base-${REL} (= ${V})`,
+      `linux-binary-${REL} (= ${V})`,
+      `linux-modules-${REL} (= ${V})`,
+      'linux-base (>= 4.17~)',
+    ],
+    provides: [],
+  });
+  assert.equal(meta, undefined);
+  const pick = (name: string, depends: string[] = []) =>
+    selectByNameAndRelations({ name, depends, provides: [] })?.role;
+  assert.equal(pick(`linux-binary-${REL}`, [`linux-base-${REL} (= ${V})`]), 'kernel-image');
+  assert.equal(pick(`linux-binary-unsigned-${REL}`, [`linux-base-${REL} (= ${V})`]), 'kernel-image');
+  assert.equal(pick(`linux-modules-${REL}`, ['kmod', `linux-base-${REL} (= ${V})`]), 'kernel-modules');
+  assert.equal(pick(`linux-base-${REL}`), 'kernel-base');
+  assert.equal(pick(`linux-headers-${REL}`, [`linux-base-${REL} (= ${V})`]), 'kernel-headers');
+  assert.equal(pick(`linux-image-${REL}-dbg`, [`linux-base-${REL} (= ${V})`]), undefined);
+  assert.equal(pick('linux-image-amd64', [`linux-image-${REL} (= ${V})`]), undefined);
+});
+
+test('Debian 12: linux-image-<rel> holds the kernel (its Depends name no other image)', () => {
+  const r = selectByNameAndRelations({
+    name: 'linux-image-6.1.0-56-amd64',
+    depends: ['kmod', 'linux-base (>= 4.3~)', 'initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool'],
+    provides: ['wireguard-modules (= 1.0.0)'],
+  });
+  assert.deepEqual(r, { role: 'kernel-image', evidence: 'name', releases: [] });
+});
+
+test('by relations: a package built for a concrete kernel, or standing in for one', () => {
+  assert.deepEqual(
+    selectByNameAndRelations({
+      name: 'acme-kernel-driver',
+      depends: ['linux-image-6.1.0-56-amd64 | linux-image-6.1.0-56-amd64-unsigned'],
+      provides: [],
+    }),
+    {
+      role: 'out-of-tree-modules',
+      evidence: 'depends',
+      releases: ['6.1.0-56-amd64'],
+    },
+  );
+  assert.deepEqual(
+    selectByNameAndRelations({
+      name: 'vendor-kernel',
+      depends: [],
+      provides: ['linux-modules-6.1.0-56-amd64'],
+    }),
+    { role: 'kernel-modules', evidence: 'provides', releases: ['6.1.0-56-amd64'] },
+  );
+  // Unversioned or virtual kernel names say nothing about a build.
+  assert.equal(
+    selectByNameAndRelations({
+      name: 'firmware-x',
+      depends: ['linux-image-amd64', 'linux-base'],
+      provides: [],
+    }),
+    undefined,
+  );
+  assert.equal(
+    selectByNameAndRelations({ name: 'hello', depends: ['libc6 (>= 2.34)'], provides: [] }),
+    undefined,
+  );
+});
