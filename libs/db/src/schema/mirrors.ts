@@ -9,19 +9,32 @@ export const mirrors = pgTable('mirrors', {
   suites: jsonb('suites').$type<string[]>().notNull(),
   components: jsonb('components').$type<string[]>().notNull(),
   arch: text('arch').notNull(),
-  /** Package-name glob limiting scope (e.g. 'linux-image-6.1.*'). */
-  match: text('match'),
+  /**
+   * Package-name patterns limiting scope (fnmatch, as apt writes them: 'linux-image-6.1.0-5[56]-amd64');
+   * empty: every kernel package of the suites.
+   */
+  match: jsonb('match_patterns').$type<string[]>().notNull().default([]),
   distro: text('distro').notNull(),
   /** Armored or binary OpenPGP key material, or a path to a keyring file; null means the distro default. */
   keyring: text('keyring'),
   /** Signature checking explicitly disabled for this mirror. */
   insecure: boolean('insecure').notNull().default(false),
+  /** Releases past their Valid-Until accepted (apt's Acquire::Check-Valid-Until=false): snapshot or frozen mirrors. */
+  allowExpired: boolean('allow_expired').notNull().default(false),
   scanIntervalSeconds: integer('scan_interval_seconds'),
   createdAt: createdAt(),
   lastScanAt: tstz('last_scan_at'),
   lastScanError: text('last_scan_error'),
+  /** What the last scan noticed without failing (a Contents that could not be had, patterns matching nothing). */
+  lastScanWarnings: jsonb('last_scan_warnings').$type<MirrorScanWarning[]>().notNull().default([]),
 });
 export type Mirror = typeof mirrors.$inferSelect;
+/** One warning of a scan, with the suite it is about (absent: the mirror as a whole). */
+export interface MirrorScanWarning {
+  suite?: string;
+  code: string;
+  message: string;
+}
 export type NewMirror = typeof mirrors.$inferInsert;
 
 /** What a suite's index looked like at the last scan, for conditional and skipped requests. */
@@ -38,6 +51,9 @@ export const mirrorSuites = pgTable(
     signedBy: text('signed_by'),
     scannedAt: tstz('scanned_at'),
     state: jsonb('state').$type<Record<string, unknown>>(),
+    /** Why the last scan of this suite failed (the other suites went on); null after a scan that worked. */
+    lastError: text('last_error'),
+    lastErrorAt: tstz('last_error_at'),
   },
   (t) => [primaryKey({ columns: [t.mirrorId, t.suite] })],
 );
