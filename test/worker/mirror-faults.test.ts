@@ -170,7 +170,13 @@ test('a bad signature leaves the suite state and the packages as they were', asy
     const scan = await h.scan(mirrorId);
     assert.equal(scan?.state, 'failed');
     assert.equal(scan?.attempts, 1, 'a bad signature is not retried');
-    assert.deepEqual(await listSuiteStates(h.database.db, mirrorId), stateBefore);
+    // What the last good scan saw stays; the suite keeps why this one failed.
+    const stateAfter = await listSuiteStates(h.database.db, mirrorId);
+    assert.deepEqual(
+      stateAfter.map(({ lastError: _e, lastErrorAt: _at, ...rest }) => rest),
+      stateBefore.map(({ lastError: _e, lastErrorAt: _at, ...rest }) => rest),
+    );
+    assert.match(stateAfter[0]?.lastError ?? '', /^MIRROR_SIGNATURE: /);
     assert.deepEqual(await counts(h.database), before);
     assert.equal(
       (await h.database.db.select().from(packages)).length,
@@ -182,6 +188,7 @@ test('a bad signature leaves the suite state and the packages as they were', asy
     const good = await h.scan(mirrorId);
     assert.equal(good?.state, 'completed');
     assert.equal((await counts(h.database)).ingested, 2);
+    assert.equal((await listSuiteStates(h.database.db, mirrorId))[0]?.lastError, null);
   } finally {
     await h.close();
     await mirror.close();

@@ -6,13 +6,16 @@ import {
   pendingPackages,
   recordScan,
   recordSeenPackage,
+  recordSuiteError,
   saveSuiteState,
   type Database,
   type Mirror,
+  type MirrorScanWarning,
   type PendingPackage,
 } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
 import {
+  MirrorAbortedError,
   MirrorConfigError,
   MirrorError,
   MirrorSignatureError,
@@ -41,7 +44,7 @@ async function scanSuite(
   suite: string,
   state: Record<string, unknown>,
 ): Promise<ScanResult> {
-  const common = { ...(mirror.match ? { match: mirror.match } : {}), insecure: mirror.insecure };
+  const common = { ...(mirror.match.length > 0 ? { match: mirror.match } : {}), insecure: mirror.insecure };
   const keys = mirror.keyring ? { keyring: mirror.keyring } : {};
   const scanDeps = { downloader: deps.downloader, dir: deps.scratchDir, now: deps.now };
   if (mirror.kind === 'apt') {
@@ -51,6 +54,7 @@ async function scanSuite(
         suite,
         components: mirror.components,
         architectures: [mirror.arch],
+        allowExpired: mirror.allowExpired,
         ...common,
         ...keys,
       },
@@ -131,9 +135,29 @@ async function queuePendingIngests(
   return { queued, retried };
 }
 
+/** A suite's scan that failed while the others went on. */
+interface SuiteFailure {
+  suite: string;
+  error: MirrorError;
+}
+
+function isPermanentScanError(err: unknown): boolean {
+  return (
+    err instanceof MirrorSignatureError ||
+    err instanceof MirrorConfigError ||
+    (err instanceof MirrorError && !err.transient)
+  );
+}
+
 /**
  * Scans every suite of a mirror (conditionally: an unchanged index costs one request), records the
  * kernel-related packages it lists, and queues an ingest for each package not ingested yet.
+ *
+ * A suite whose scan fails with a mirror error (its Packages cannot be had as listed, a bad signature,
+ * an expired Release) fails alone: the error is kept with the suite, its last good state stays, and the
+ * other suites go on. The job fails only when every suite did. What the scan noticed without failing
+ * (a Contents it had to do without, patterns matching nothing) is kept as warnings on the mirror and
+ * in the job's progress and result.
  */
 export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
   return async (job) => {
@@ -143,10 +167,33 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
       throw new PermanentJobError('MIRROR_NOT_FOUND', `mirror ${job.data.mirrorId} does not exist`);
     let found = 0;
     const summary: Array<Record<string, unknown>> = [];
+    const warnings: MirrorScanWarning[] = [];
+    const failures: SuiteFailure[] = [];
+    const trust = { insecure: mirror.insecure, allowExpired: mirror.allowExpired };
     try {
       for (const [i, suite] of mirror.suites.entries()) {
         const previous = await getSuiteState(db, mirror.id, suite);
-        const result = await scanSuite(deps, mirror, suite, previous?.state ?? {});
+        let result: ScanResult;
+        try {
+          result = await scanSuite(deps, mirror, suite, previous?.state ?? {});
+        } catch (err) {
+          if (!(err instanceof MirrorError) || err instanceof MirrorAbortedError) throw err;
+          failures.push({ suite, error: err });
+          await recordSuiteError(db, mirror.id, suite, deps.now(), `${err.code}: ${err.message}`);
+          summary.push({ suite, ...trust, error: { code: err.code, message: err.message } });
+          deps.logger.warn(
+            { mirror: mirror.id, suite, code: err.code, err: err.message, ...trust },
+            'suite scan failed; the other suites go on',
+          );
+          await job.updateProgress({
+            suites: i + 1,
+            of: mirror.suites.length,
+            packagesFound: found,
+            suitesFailed: failures.length,
+            warnings,
+          });
+          continue;
+        }
         if (result.changed) {
           const publishedAt = indexDate(result);
           for (const c of result.packages) {
@@ -185,10 +232,12 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
           scannedAt: deps.now(),
           state: result.state as Record<string, unknown>,
         });
+        for (const w of result.warnings) warnings.push({ suite, code: w.code, message: w.message });
         summary.push({
           suite,
           changed: result.changed,
-          insecure: result.insecure,
+          ...trust,
+          packages: result.changed ? result.packages.length : 0,
           warnings: result.warnings,
         });
         if (result.insecure)
@@ -196,45 +245,86 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
             { mirror: mirror.id, suite },
             'scanned without signature checking (insecure mirror)',
           );
+        if (result.warnings.some((w) => w.code === 'RELEASE_EXPIRED'))
+          deps.logger.warn({ mirror: mirror.id, suite }, 'scanned an expired Release (allowExpired mirror)');
+        for (const w of result.warnings)
+          deps.logger.warn({ mirror: mirror.id, suite, code: w.code }, w.message);
         await job.updateProgress({
           suites: i + 1,
           of: mirror.suites.length,
           packagesFound: found,
+          suitesFailed: failures.length,
+          warnings,
         });
+      }
+      if (failures.length === mirror.suites.length && failures[0]) {
+        // Nothing worked: the job itself fails, for good only when no cause can pass by itself.
+        throw new EverySuiteFailed(failures);
       }
       const ingests = await queuePendingIngests(db, deps.queue, mirror);
       await job.updateProgress({
         suites: mirror.suites.length,
         of: mirror.suites.length,
         packagesFound: found,
+        suitesFailed: failures.length,
         ingestsQueued: ingests.queued,
+        warnings,
       });
-      await recordScan(db, mirror.id, deps.now(), null);
+      const partial = failures.length
+        ? failures.map((f) => `${f.suite}: ${f.error.code}: ${f.error.message}`).join('; ')
+        : null;
+      await recordScan(db, mirror.id, deps.now(), partial, warnings);
       return {
         suites: summary,
         packagesFound: found,
         ingestsQueued: ingests.queued,
         ingestsRetried: ingests.retried,
+        failedSuites: failures.map((f) => ({ suite: f.suite, code: f.error.code, message: f.error.message })),
+        warnings,
       };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const permanent =
-        err instanceof MirrorSignatureError ||
-        err instanceof MirrorConfigError ||
-        (err instanceof MirrorError && !err.transient);
+      const failure =
+        err instanceof EverySuiteFailed
+          ? err
+          : {
+              code:
+                typeof (err as { code?: unknown }).code === 'string'
+                  ? (err as { code: string }).code
+                  : 'UNKNOWN',
+              message: err instanceof Error ? err.message : String(err),
+              permanent: isPermanentScanError(err),
+              cause: err,
+            };
       // The outbox: the event commits with the failure it reports, and is delivered even if this
       // process dies before queueing it.
       const deliveries = await db.transaction(async (tx) => {
-        await recordScan(tx, mirror.id, deps.now(), message);
+        await recordScan(tx, mirror.id, deps.now(), failure.message, warnings);
         return recordEvent(tx, deps.now(), 'scan.failed', {
           mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
-          error: { code: (err as { code?: string }).code ?? 'UNKNOWN', message },
-          willRetry: !permanent,
+          error: { code: failure.code, message: failure.message },
+          willRetry: !failure.permanent,
         });
       });
       await queueDeliveries(webhookDeps(deps), deliveries);
-      if (permanent) throw new PermanentJobError((err as { code: string }).code, message, { cause: err });
-      throw err;
+      if (failure.permanent) {
+        throw new PermanentJobError(failure.code, failure.message, { cause: failure.cause });
+      }
+      throw failure.cause;
     }
   };
+}
+
+/** Every suite of the mirror failed: the scan fails, with each suite's reason. */
+class EverySuiteFailed extends Error {
+  readonly code: string;
+  readonly permanent: boolean;
+  override readonly cause: MirrorError;
+
+  constructor(failures: readonly SuiteFailure[]) {
+    super(failures.map((f) => `${f.suite}: ${f.error.message}`).join('; '));
+    const first = failures[0]!.error;
+    this.code = first.code;
+    this.cause = first;
+    this.permanent = failures.every((f) => isPermanentScanError(f.error));
+  }
 }
