@@ -395,6 +395,7 @@ const SAMPLE_BODIES: Record<string, { payload: string | Buffer; type: string }> 
     type: 'application/json',
     payload: JSON.stringify({ kind: 'apt', url: 'http://127.0.0.1:9/debian', suites: ['x'], insecure: true }),
   },
+  updateMirror: { type: 'application/json', payload: JSON.stringify({ scanIntervalSeconds: 3600 }) },
   createWebhook: {
     type: 'application/json',
     payload: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['kernel.ingested'] }),

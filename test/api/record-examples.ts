@@ -138,6 +138,15 @@ export async function recordExamples(): Promise<{ operations: number; errors: nu
     keep(ops, 'listJobs', 'scans', await api.call('GET', '/v1/jobs?name=scan-mirror&limit=5'), 200);
     keep(ops, 'listMirrors', 'mirrors', await api.call('GET', '/v1/mirrors'), 200);
     keep(ops, 'getMirror', 'after a scan', await api.call('GET', `/v1/mirrors/${mirrorId}`), 200);
+    keep(
+      ops,
+      'updateMirror',
+      'narrowed',
+      await api.call('PATCH', `/v1/mirrors/${mirrorId}`, {
+        json: { match: ['linux-image-6.1.0-5[56]-amd64', 'linux-headers-*'], scanIntervalSeconds: 3600 },
+      }),
+      200,
+    );
 
     const kernels = await api.call('GET', '/v1/kernels');
     keep(ops, 'listKernels', 'all', kernels, 200);

@@ -34,11 +34,13 @@ export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
     arch: m.arch,
     match: m.match,
     insecure: m.insecure,
+    allowExpired: m.allowExpired,
     hasKeyring: m.keyring !== null,
     scanIntervalSeconds: m.scanIntervalSeconds,
     createdAt: m.createdAt.toISOString(),
     lastScanAt: iso(m.lastScanAt),
     lastScanError: m.lastScanError,
+    lastScanWarnings: m.lastScanWarnings,
     ...(suites
       ? {
           suiteStates: suites.map((s) => ({
@@ -46,6 +48,8 @@ export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
             indexSha256: s.indexSha256,
             signedBy: s.signedBy,
             scannedAt: iso(s.scannedAt),
+            lastError: s.lastError,
+            lastErrorAt: iso(s.lastErrorAt),
           })),
         }
       : {}),

@@ -35,11 +35,17 @@ function scanFields(r) {
       label: 'suites',
       text: `${plural(r.suites.length, 'suite')} scanned, ${n(changed)} changed`,
     });
-    const warnings = r.suites.flatMap((s) => (s.warnings ?? []).map((w) => `${s.suite}: ${w}`));
-    if (warnings.length) fields.push({ label: 'warnings', text: warnings.join('; ') });
     const insecure = r.suites.filter((s) => s.insecure).map((s) => s.suite);
     if (insecure.length) fields.push({ label: 'unsigned', text: `${insecure.join(', ')} (insecure mirror)` });
+    const expired = r.suites.filter((s) => s.allowExpired).map((s) => s.suite);
+    if (expired.length)
+      fields.push({ label: 'expired allowed', text: `${expired.join(', ')} (expired Releases allowed)` });
   }
+  // Suites that failed while the others went on, and what the scan had to do without: each with its code.
+  for (const f of Array.isArray(r.failedSuites) ? r.failedSuites : [])
+    fields.push({ label: 'failed', text: `${f.suite}: ${f.message} (${f.code})` });
+  for (const w of Array.isArray(r.warnings) ? r.warnings : [])
+    fields.push({ label: 'warning', text: `${w.suite ? `${w.suite}: ` : ''}${w.message} (${w.code})` });
   if (isNum(r.packagesFound)) fields.push({ label: 'packages', text: `${n(r.packagesFound)} found` });
   if (isNum(r.ingestsQueued))
     fields.push({

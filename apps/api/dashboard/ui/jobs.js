@@ -90,16 +90,20 @@ export function describeJob(job) {
   const d = job.data ?? {};
   const p = job.progress ?? {};
   switch (job.name) {
-    case 'scan-mirror':
+    case 'scan-mirror': {
+      const warnings = Array.isArray(p.warnings) ? p.warnings.length : 0;
       return {
         title: `Scan mirror #${d.mirrorId ?? '?'}`,
         value: typeof p.of === 'number' ? [p.suites ?? 0, p.of] : null,
         text:
           typeof p.of === 'number'
             ? `${p.suites}/${p.of} suites · ${num(p.packagesFound)} packages found` +
-              (typeof p.ingestsQueued === 'number' ? ` · ${num(p.ingestsQueued)} ingests queued` : '')
+              (typeof p.ingestsQueued === 'number' ? ` · ${num(p.ingestsQueued)} ingests queued` : '') +
+              (p.suitesFailed ? ` · ${num(p.suitesFailed)} suite(s) failed` : '') +
+              (warnings ? ` · ${num(warnings)} warning(s)` : '')
             : 'reading the indexes',
       };
+    }
     case 'ingest-package': {
       const phase = p.phase ?? 'queued';
       const value = phase === 'download' && p.size ? [p.bytes ?? 0, p.size] : null;
@@ -212,6 +216,60 @@ function jobOutcome(job, info) {
   );
 }
 
+/** Trust settings that weaken checking, as words (nothing when the mirror checks everything). */
+function trustFlags(x) {
+  return [
+    x.insecure ? 'insecure (no signature check)' : null,
+    x.allowExpired ? 'expired Releases allowed' : null,
+  ]
+    .filter(Boolean)
+    .map((t) => h('span', { class: 'flag no trust-flag' }, t));
+}
+
+function warningList(warnings) {
+  if (!warnings?.length) return null;
+  return h(
+    'ul',
+    { class: 'scan-warnings' },
+    warnings.map((w) =>
+      h(
+        'li',
+        { dataset: { code: w.code } },
+        w.suite ? `${w.suite}: ` : '',
+        w.message,
+        ' ',
+        h('code', null, w.code),
+      ),
+    ),
+  );
+}
+
+/** The configured mirrors with what weakens their checking and what their last scan said. */
+async function mirrorsTable(signal) {
+  const res = await getAdminJson('/v1/mirrors', { signal });
+  if (!res.items.length) return h('p', null, 'No mirrors yet (POST /v1/mirrors).');
+  return table({
+    caption: `${res.items.length} mirror${res.items.length === 1 ? '' : 's'}`,
+    head: ['Mirror', 'Suites', 'Packages', 'Trust', 'Last scan', 'Warnings'],
+    rows: res.items.map((m) => [
+      h('span', null, `#${m.id} `, h('code', null, m.url), ` (${m.kind}, ${m.arch})`),
+      m.suites.join(', '),
+      m.match.length ? m.match.map((p) => h('code', { class: 'match-pattern' }, p)) : 'every kernel package',
+      trustFlags(m).length
+        ? trustFlags(m)
+        : h('span', { class: 'flag yes' }, m.hasKeyring ? 'own keyring' : 'distribution keyring'),
+      h(
+        'span',
+        null,
+        when(m.lastScanAt),
+        m.lastScanError ? h('span', { class: 'state-failed' }, ` · ${m.lastScanError}`) : null,
+      ),
+      warningList(m.lastScanWarnings) ?? '—',
+    ]),
+    className: 'data mirrors-table',
+  });
+}
+
 /** `#/jobs`: running jobs with progress, and the most recent ones. */
 export function jobsView({ main, signal }) {
   document.title = 'Jobs · btfwatch';
@@ -222,7 +280,14 @@ export function jobsView({ main, signal }) {
   );
   const recentBody = h('div');
   recent.append(recentBody);
-  replace(main, heading('Jobs'), jobsStrip(signal), recent);
+  const mirrors = h(
+    'section',
+    { 'aria-labelledby': 'mirrors-title' },
+    h('h2', { id: 'mirrors-title' }, 'Mirrors'),
+  );
+  const mirrorsBody = h('div');
+  mirrors.append(mirrorsBody);
+  replace(main, heading('Jobs'), jobsStrip(signal), recent, mirrors);
   let inflight = false;
   const unsubscribe = subscribeJobs(async (snap) => {
     if (snap.state !== 'ok') return recentBody.replaceChildren();
@@ -231,6 +296,7 @@ export function jobsView({ main, signal }) {
     try {
       const res = await getAdminJson('/v1/jobs?limit=50', { signal });
       await learnKernels(kernelIds(res.items), signal);
+      replace(mirrorsBody, await mirrorsTable(signal));
       replace(
         recentBody,
         table({

@@ -332,7 +332,8 @@ export interface paths {
         delete: operations["deleteMirror"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** @description Change a mirror's settings (every one but its kind). Trust settings change only when given and are logged; a keyring on an insecure mirror needs `insecure: false` in the same request (CONFLICTING_OPTIONS otherwise). */
+        patch: operations["updateMirror"];
         trace?: never;
     };
     "/v1/mirrors/{id}/scan": {
@@ -782,8 +783,7 @@ export interface components {
             components: string[];
             /** @description Defaults to amd64 (apt) or x86_64 (rpm) */
             arch?: string;
-            /** @description Package-name glob limiting scope, e.g. 'linux-image-6.1.*' */
-            match?: string;
+            match?: components["schemas"]["MatchPatterns"];
             /** @description Armored OpenPGP public key(s) to verify the index with; default: the distribution keyring */
             keyring?: string;
             /**
@@ -791,7 +791,37 @@ export interface components {
              * @default false
              */
             insecure: boolean;
+            /**
+             * @description Accept a Release past its Valid-Until (apt's Acquire::Check-Valid-Until=false): for snapshot and frozen mirrors
+             * @default false
+             */
+            allowExpired: boolean;
             scanIntervalSeconds?: number | null;
+        };
+        /** @description Package-name patterns limiting scope, written as apt and shells write them (fnmatch: `*`, `?`, `[...]`, `[!...]`): one pattern or a list; a package is in scope when any pattern matches its name. Patterns that can never match a package name (a comma, white space, an unclosed `[`) are refused with INVALID_MATCH. A scan whose patterns match nothing says so in its warnings. */
+        MatchPatterns: string | string[];
+        /** @description Settings to change; the rest stay. Trust settings (keyring, insecure, allowExpired) change only when given, and the result must be consistent on its own: a keyring on an insecure mirror needs `insecure: false` in the same request. Every trust change is logged. A changed URL, suite list, architecture, pattern list or trust setting makes the next scan start afresh. */
+        MirrorPatch: {
+            /** Format: uri */
+            url?: string;
+            distro?: string;
+            suites?: string[];
+            components?: string[];
+            arch?: string;
+            /** @description Patterns as in MirrorInput; null or an empty list for every kernel package */
+            match?: (string | null) | string[];
+            /** @description Armored OpenPGP public key(s); null: back to the distribution keyring */
+            keyring?: string | null;
+            insecure?: boolean;
+            allowExpired?: boolean;
+            scanIntervalSeconds?: number | null;
+        };
+        ScanWarning: {
+            /** @description The suite it is about (absent: the mirror as a whole) */
+            suite?: string;
+            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
+            code: string;
+            message: string;
         };
         Mirror: {
             id: number;
@@ -802,17 +832,31 @@ export interface components {
             suites: string[];
             components: string[];
             arch: string;
-            match: string | null;
+            /** @description Package-name patterns (fnmatch); empty: every kernel package of the suites */
+            match: string[];
             insecure: boolean;
+            /** @description Releases past their Valid-Until are accepted */
+            allowExpired: boolean;
             hasKeyring: boolean;
             scanIntervalSeconds: number | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             lastScanAt: string | null;
+            /** @description Why the last scan failed, or which of its suites failed while the others went on */
             lastScanError: string | null;
+            /** @description What the last scan noticed without failing */
+            lastScanWarnings: components["schemas"]["ScanWarning"][];
             suiteStates?: {
-                [key: string]: unknown;
+                suite: string;
+                indexSha256: string | null;
+                signedBy: string | null;
+                /** Format: date-time */
+                scannedAt: string | null;
+                /** @description Why this suite's last scan failed (its last good state stays); null after one that worked */
+                lastError: string | null;
+                /** Format: date-time */
+                lastErrorAt: string | null;
             }[];
             links: {
                 [key: string]: string;
@@ -919,6 +963,7 @@ export interface components {
         };
         /** @enum {string} */
         JobState: "waiting" | "delayed" | "active" | "completed" | "failed";
+        /** @description A scan-mirror job's progress carries `packagesFound`, `suitesFailed` and `warnings`; its result `packagesFound`, `failedSuites` (suites whose scan failed while the others went on, with code and message) and `warnings` (ScanWarning items with their suite: a Contents that could not be had, patterns that match nothing, an expired Release accepted); per-suite entries in `result.suites` show `insecure` and `allowExpired`. */
         Job: {
             id: string;
             /** @enum {string} */
@@ -1611,8 +1656,7 @@ export interface operations {
                     components: string[];
                     /** @description Defaults to amd64 (apt) or x86_64 (rpm) */
                     arch?: string;
-                    /** @description Package-name glob limiting scope, e.g. 'linux-image-6.1.*' */
-                    match?: string;
+                    match?: components["schemas"]["MatchPatterns"];
                     /** @description Armored OpenPGP public key(s) to verify the index with; default: the distribution keyring */
                     keyring?: string;
                     /**
@@ -1620,6 +1664,11 @@ export interface operations {
                      * @default false
                      */
                     insecure: boolean;
+                    /**
+                     * @description Accept a Release past its Valid-Until (apt's Acquire::Check-Valid-Until=false): for snapshot and frozen mirrors
+                     * @default false
+                     */
+                    allowExpired: boolean;
                     scanIntervalSeconds?: number | null;
                 };
             };
@@ -1688,6 +1737,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateMirror: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MirrorPatch"];
+            };
+        };
+        responses: {
+            /** @description The mirror as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mirror"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
