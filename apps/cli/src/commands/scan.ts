@@ -16,7 +16,7 @@ import {
   type Mirror,
 } from '@btfwatch/db';
 import { jobIds } from '@btfwatch/jobs';
-import { armorKeyring } from '@btfwatch/mirror';
+import { MirrorError, armorKeyring, checkPatterns } from '@btfwatch/mirror';
 import { DbJobQueue, buildProcessorSet, startInProcessRunner } from '@btfwatch/worker';
 import { and, desc, eq, gt, gte, inArray, or, sql } from 'drizzle-orm';
 import { parse } from '../args.ts';
@@ -24,17 +24,32 @@ import { createLogger } from '../logger.ts';
 import { UsageError } from '../usage.ts';
 
 export const SCAN_USAGE = `btfwatch scan --apt URL --suite SUITE [--suite ...] [--arch amd64] [--component main]
-             [--match 'linux-image-6.1.*'] [--keyring FILE] [--insecure] [--distro debian]
-btfwatch scan --rpm URL [--arch x86_64] [--match GLOB] [--keyring FILE] [--insecure] [--distro fedora]
+             [--match 'linux-image-6.1.0-5[56]-amd64' ...] [--keyring FILE] [--insecure]
+             [--allow-expired] [--distro debian]
+btfwatch scan --rpm URL [--arch x86_64] [--match PATTERN ...] [--keyring FILE] [--insecure] [--distro fedora]
   One-shot: scan the mirror, ingest new kernel and module packages, evaluate, and print a summary of what
   this scan ingested, using the configured database (DATABASE_URL, or the embedded one under DATA_DIR).
+  --match PATTERN: package names as apt and shells match them (*, ?, [...], [!...]); repeat for a list.
   --keyring FILE: binary (.gpg) or armored (.asc) OpenPGP keys; stored armored with the mirror.
+  --allow-expired: accept a Release past its Valid-Until (apt's Acquire::Check-Valid-Until=false), for
+  snapshot and frozen mirrors.
   A mirror row is reused only when every setting (suites, components, arch, match, distro, keyring,
-  insecure) is the same; otherwise a new one is added, so no scan runs with another scan's trust settings.`;
+  insecure, allow-expired) is the same; otherwise a new one is added, so no scan runs with another scan's
+  trust settings.`;
 
 function progressLine(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
   else process.stderr.write(`${text}\n`);
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+/** The database's size on disk as Postgres accounts it (PGlite included). */
+async function databaseBytes(db: Database): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<string>`pg_database_size(current_database())::text` })
+    .from(sql`(select 1) as one`);
+  return Number(row?.n ?? 0);
 }
 
 function bar(done: number, total: number, width = 24): string {
@@ -42,7 +57,7 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-type MirrorSpec = Omit<Mirror, 'id' | 'createdAt' | 'lastScanAt' | 'lastScanError'>;
+type MirrorSpec = Omit<Mirror, 'id' | 'createdAt' | 'lastScanAt' | 'lastScanError' | 'lastScanWarnings'>;
 
 const sameList = (a: readonly string[], b: readonly string[]) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -58,10 +73,11 @@ async function findOrCreateMirror(
       sameList(m.suites, spec.suites) &&
       sameList(m.components, spec.components) &&
       m.arch === spec.arch &&
-      m.match === spec.match &&
+      sameList(m.match, spec.match) &&
       m.distro === spec.distro &&
       m.keyring === spec.keyring &&
-      m.insecure === spec.insecure,
+      m.insecure === spec.insecure &&
+      m.allowExpired === spec.allowExpired,
   );
   if (same) return { mirror: same, created: false };
   return { mirror: await createMirror(db, spec), created: true };
@@ -156,16 +172,24 @@ export async function scan(argv: string[]): Promise<number> {
     suite: { type: 'string', multiple: true },
     component: { type: 'string', multiple: true },
     arch: { type: 'string' },
-    match: { type: 'string' },
+    match: { type: 'string', multiple: true },
     keyring: { type: 'string' },
     insecure: { type: 'boolean' },
+    'allow-expired': { type: 'boolean' },
     distro: { type: 'string' },
   });
   if (!values.apt === !values.rpm) throw new UsageError(`usage: ${SCAN_USAGE}`);
   if (values.apt && !values.suite?.length) throw new UsageError('scan --apt needs at least one --suite');
   if (values.keyring && values.insecure) throw new UsageError('give --keyring or --insecure, not both');
 
-  // Before the database opens: a keyring that cannot be read or parsed is the user's to fix now.
+  // Before the database opens: a keyring or a pattern that cannot work is the user's to fix now.
+  const match = values.match ?? [];
+  try {
+    checkPatterns(match);
+  } catch (err) {
+    if (err instanceof MirrorError) throw new UsageError(`--match: ${err.message}`);
+    throw err;
+  }
   const keyring = values.keyring ? await readKeyringFile(values.keyring) : null;
   const config = loadConfig();
   const logger = createLogger(
@@ -182,14 +206,18 @@ export async function scan(argv: string[]): Promise<number> {
       suites: values.suite ?? ['.'],
       components: values.component ?? ['main'],
       arch: values.arch ?? (kind === 'apt' ? 'amd64' : 'x86_64'),
-      match: values.match ?? null,
+      match,
       distro: values.distro ?? (kind === 'apt' ? 'debian' : 'fedora'),
       keyring,
       insecure: values.insecure ?? false,
+      allowExpired: values['allow-expired'] ?? false,
       scanIntervalSeconds: null,
     });
     if (mirror.insecure) process.stderr.write(`warning: signature checking is OFF for ${mirror.url}\n`);
+    if (mirror.allowExpired)
+      process.stderr.write(`warning: expired Releases (Valid-Until) are accepted for ${mirror.url}\n`);
     const since = new Date();
+    const started = performance.now();
     // One-shot scans run their jobs here, whatever REDIS_URL says: the summary needs them finished.
     // Someone is waiting at the terminal: retry transient faults sooner than a background service would.
     const queue = new DbJobQueue(database.db, 0.1);
@@ -208,11 +236,17 @@ export async function scan(argv: string[]): Promise<number> {
     const ticker = setInterval(async () => {
       const all = await queue.list({ limit: 1000 });
       const ingests = all.filter((j) => j.name === 'ingest-package' && j.createdAt >= since);
-      const done = ingests.filter((j) => j.state === 'completed' || j.state === 'failed').length;
+      const done = ingests.filter((j) => j.state === 'completed' || j.state === 'failed');
+      const listed = ingests.reduce((n, j) => n + Number(j.data.size ?? 0), 0);
+      // Finished packages count whole; the one downloading counts what has arrived.
+      const arrived = ingests.reduce(
+        (n, j) => n + (j.state === 'completed' ? Number(j.data.size ?? 0) : Number(j.progress?.bytes ?? 0)),
+        0,
+      );
       const modules = ingests.reduce((n, j) => n + Number(j.progress?.modules ?? 0), 0);
       const evals = all.filter((j) => j.name === 'evaluate-kernel' && j.state === 'active').length;
       progressLine(
-        `${bar(done, ingests.length)} packages ${done}/${ingests.length}, modules ${modules}${evals ? `, evaluating ${evals} kernel(s)` : ''}`,
+        `${bar(arrived, listed)} packages ${done.length}/${ingests.length}, ${mb(arrived)}/${mb(listed)} MB, modules ${modules}${evals ? `, evaluating ${evals} kernel(s)` : ''}`,
       );
     }, 500);
     try {
@@ -223,11 +257,22 @@ export async function scan(argv: string[]): Promise<number> {
       await set.close();
       if (process.stderr.isTTY) process.stderr.write('\n');
     }
+    const downloaded = set.downloader.stats;
     const scanJob = await queue.get(jobId);
+    const result = scanJob?.result ?? (scanJob?.progress as Record<string, unknown> | null) ?? {};
+    for (const w of (result.warnings ?? []) as Array<{ suite?: string; code: string; message: string }>)
+      process.stderr.write(`warning: ${w.suite ? `${w.suite}: ` : ''}${w.message} [${w.code}]\n`);
     if (scanJob?.state === 'failed') {
       process.stderr.write(`scan failed: ${scanJob.error}\n`);
       return 1;
     }
+    const failedSuites = (result.failedSuites ?? []) as Array<{
+      suite: string;
+      code: string;
+      message: string;
+    }>;
+    for (const f of failedSuites)
+      process.stderr.write(`suite failed: ${f.suite}: ${f.message} [${f.code}]\n`);
     const failed = (await queue.list({ names: ['ingest-package'], states: ['failed'], limit: 1000 })).filter(
       (j) => j.createdAt >= since && j.data.mirrorId === mirror.id,
     );
@@ -236,7 +281,7 @@ export async function scan(argv: string[]): Promise<number> {
 
     const summary = await summarise(database.db, mirror.id, since);
     const newAlerts = await database.db.select().from(alerts).where(gt(alerts.createdAt, since));
-    const found = Number(scanJob?.result?.packagesFound ?? 0);
+    const found = Number(result.packagesFound ?? 0);
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`mirror ${mirror.id}${created ? ' (new)' : ''}: ${mirror.url} (${mirror.suites.join(', ')})`);
     out(`packages: ${found} listed, ${summary.ingested.length} ingested, ${failed.length} failed`);
@@ -253,7 +298,10 @@ export async function scan(argv: string[]): Promise<number> {
     out(
       `database total: ${summary.totals.kernels} kernel builds, ${summary.totals.modules} module builds, ${summary.totals.verdicts} verdicts`,
     );
-    return failed.length ? 1 : 0;
+    out(
+      `time: ${((performance.now() - started) / 1000).toFixed(1)} s, downloaded: ${mb(downloaded.bytes)} MB in ${downloaded.requests} requests, database: ${mb(await databaseBytes(database.db))} MB`,
+    );
+    return failed.length || failedSuites.length ? 1 : 0;
   } finally {
     await database.close();
   }
