@@ -17,6 +17,7 @@ export type { Fault, RequestRecord } from './server.ts';
 export type { SigningKey } from './gpg.ts';
 export { createSigningKey } from './gpg.ts';
 export { buildDeb, buildRpm, type DebSpec, type RpmSpec, type PackageFiles } from './packages.ts';
+export { servePython, type PythonServer } from './python.ts';
 
 export interface MirrorSpec {
   /** apt archive served at `<url>/debian/`. */

@@ -26,6 +26,11 @@ export type Fault = (
   | { kind: 'no-conditional' }
   /** Send the body without Content-Length (chunked). */
   | { kind: 'chunked' }
+  /**
+   * Answer as an HTTP/1.0 server does: no Content-Length, the body ends when the connection closes.
+   * With `bytes`, only that many body bytes come before the close: a short body that looks complete.
+   */
+  | { kind: 'http10'; bytes?: number }
 ) & {
   /** Apply to this many matching requests, then remove the fault. Default: until cleared. */
   times?: number;
@@ -178,6 +183,15 @@ export class MirrorServer {
       body = Buffer.from(body);
       const i = Math.floor(body.length / 2);
       body[i] = (body[i] ?? 0) ^ 0xff;
+    }
+    if (fault?.kind === 'http10') {
+      // Written on the socket itself: node's server speaks HTTP/1.1 and would add a length or chunking.
+      record.status = 200;
+      const socket = req.socket;
+      socket.write('HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n');
+      if (req.method === 'HEAD') socket.end();
+      else socket.end(body.subarray(0, fault.bytes ?? body.length));
+      return;
     }
     const conditional = fault?.kind !== 'no-conditional';
     const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
