@@ -237,21 +237,34 @@ export async function scanApt(
         const warning = contentsWarning(config, c, unit.contentsEmpty || contents !== undefined, where);
         if (warning) warnings.push(warning);
       }
-      const picked = await fetchIndex(
-        downloader,
-        indexName(p),
-        indexSources(dist, unit.packages, release.acquireByHash),
-        deps,
-        (stream, label) =>
-          readCandidates(stream, label, {
-            matcher,
-            signalsFor: (name) => (selection === 'contents' ? contents?.packages.get(name) : undefined),
-            selection,
-            base,
-            component: unit.component,
-            known,
-          }),
-      );
+      let picked: { candidates: Candidate[]; namesMatched: number };
+      try {
+        picked = await fetchIndex(
+          downloader,
+          indexName(p),
+          indexSources(dist, unit.packages, release.acquireByHash),
+          deps,
+          (stream, label) =>
+            readCandidates(stream, label, {
+              matcher,
+              signalsFor: (name) => (selection === 'contents' ? contents?.packages.get(name) : undefined),
+              selection,
+              base,
+              component: unit.component,
+              known,
+            }),
+        );
+      } catch (err) {
+        if (!unit.optional || !(err instanceof MirrorError) || err instanceof MirrorAbortedError) throw err;
+        // Architecture-independent packages hold no kernel build: the suite goes on without them.
+        degraded = true;
+        allUnitsRead = false;
+        warnings.push({
+          code: 'INDEX_UNAVAILABLE',
+          message: `${where}: Packages cannot be had as listed (${err.message}); its architecture-independent packages (no kernel builds among them) are left out`,
+        });
+        continue;
+      }
       namesMatched += picked.namesMatched;
       for (const cand of picked.candidates) {
         const key = `${cand.name}\0${cand.version}\0${cand.arch}\0${cand.sha256}`;
@@ -552,6 +565,8 @@ interface PlannedUnit {
   packages: ReleaseFile[];
   contents: ReleaseFile[];
   contentsEmpty: boolean;
+  /** The `all` unit added because the suite keeps arch:all apart: scanned when it can be, not needed. */
+  optional: boolean;
 }
 
 const COMPRESSIONS = ['.xz', '.gz', '.zst', ''];
@@ -605,7 +620,14 @@ function planUnits(release: AptRelease, config: AptMirrorConfig, warnings: ScanW
       }
       const first = contents[0]?.path;
       const plain = first ? release.files.get(first.replace(/\.(?:xz|gz|zst)$/, '')) : undefined;
-      units.push({ component: dir, arch, packages, contents, contentsEmpty: plain?.size === 0 });
+      units.push({
+        component: dir,
+        arch,
+        packages,
+        contents,
+        contentsEmpty: plain?.size === 0,
+        optional: arch === 'all' && !config.architectures?.includes('all'),
+      });
     }
   }
   if (units.length === 0)

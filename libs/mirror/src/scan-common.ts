@@ -41,6 +41,8 @@ export type ScanWarningCode =
   | 'FILE_LIST_MISSING'
   /** The config switched the file list off. */
   | 'FILE_LIST_OFF'
+  /** An index not needed to find kernel builds (the arch:all Packages) cannot be had as listed. */
+  | 'INDEX_UNAVAILABLE'
   /** A match pattern matched no package name. */
   | 'MATCH_NOTHING'
   /** The patterns matched package names, but none of them is a kernel package. */

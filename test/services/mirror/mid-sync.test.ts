@@ -81,8 +81,13 @@ before(async () => {
       out,
     ),
     await buildDeb({ name: 'hello', version: '1', files: { 'usr/bin/hello': 'hi' } }, out),
+    await buildDeb(
+      { name: 'acme-dkms', version: '1', arch: 'all', files: { 'usr/src/acme-1/dkms.conf': 'x' } },
+      out,
+    ),
   ];
-  mirror = await startMirror({ apt: { suites: { trixie: { packages: debs } } } });
+  // As Debian's trixie: arch:all packages only in binary-all.
+  mirror = await startMirror({ apt: { suites: { trixie: { packages: debs, archAllSeparate: true } } } });
   downloader = createDownloader({ retries: { max: 1, baseDelayMs: 5, maxDelayMs: 10 } });
 });
 
@@ -121,8 +126,14 @@ describe('mid-sync mirror (loopback)', () => {
       assert.match(message, new RegExp(`listed ${listed} bytes, got ${other.length}`));
       assert.match(message, /selected by name and by Packages' Depends\/Provides/);
       // Retried: three passes over by-hash and the named file.
+      const contentsHash = (await readFile(join(mirror.root, 'debian/dists/trixie/Release'), 'utf8'))
+        .split('\n')
+        .find((l) => /^ [0-9a-f]{64} .* main\/Contents-amd64\.gz$/.test(l))
+        ?.trim()
+        .split(/\s+/)[0];
       const contents = mirror.requests.filter(
-        (q) => q.path.includes('/main/by-hash/') || q.path.endsWith('Contents-amd64.gz'),
+        (q) =>
+          q.path.endsWith(`/main/by-hash/SHA256/${contentsHash}`) || q.path.endsWith('Contents-amd64.gz'),
       );
       assert.equal(contents.length, 3 * 2);
       assert.deepEqual(await readdir(dir).catch(() => []), [], 'no index file left behind');
@@ -205,6 +216,35 @@ describe('mid-sync mirror (loopback)', () => {
       assert.ok(err.attempts.every((a) => a.code === 'MIRROR_SIZE'));
       assert.ok(Date.now() - started >= 120);
       assert.ok(err instanceof MirrorError);
+    } finally {
+      mirror.clearFaults();
+    }
+  });
+
+  test('binary-all Packages of another size: the suite is scanned without its arch:all packages, and says so', async () => {
+    const listed = await listedSize('trixie', 'main/binary-all/Packages.xz');
+    mirror.setFault('/debian/dists/trixie/main/binary-all/*', { kind: 'replace', body: Buffer.from('x') });
+    try {
+      const r = await scan('trixie');
+      assert.ok(r.changed);
+      assert.deepEqual(names(r), CONTENTS_SELECTED);
+      assert.deepEqual(
+        r.warnings.map((w) => w.code),
+        ['INDEX_UNAVAILABLE'],
+      );
+      assert.match(
+        r.warnings[0]!.message,
+        new RegExp(`^main/all: .*listed ${listed} bytes, got 1 .*left out`),
+      );
+      // Without the fault it is read, and the dkms package (arch:all, nothing to ingest) is not selected.
+      mirror.clearFaults();
+      const again = await scan('trixie', r.state);
+      assert.ok(again.changed);
+      assert.deepEqual(
+        again.units.map((u) => u.arch),
+        ['amd64', 'all'],
+      );
+      assert.deepEqual(again.warnings, []);
     } finally {
       mirror.clearFaults();
     }

@@ -33,6 +33,11 @@ export interface AptSuiteSpec {
   date?: Date;
   /** Compressions of Packages published (and listed). Default `['xz', 'gz']`. */
   packagesCompression?: Array<'xz' | 'gz' | 'none'>;
+  /**
+   * Keep arch:all packages in `binary-all` only, with `No-Support-for-Architecture-all: Packages`, as
+   * Debian's main archive does. Default false (arch:all packages listed under every architecture).
+   */
+  archAllSeparate?: boolean;
 }
 
 interface DebInfo {
@@ -107,8 +112,12 @@ export async function buildAptTree(
       }
       entries.set(deb.file, { filename, size, md5: md5.digest('hex'), sha256: sha.digest('hex') });
     }
-    for (const arch of archs) {
-      const mine = debs.filter((d) => ['all', arch].includes(d.control.get('architecture') ?? ''));
+    const units = spec.archAllSeparate ? [...archs, 'all'] : archs;
+    for (const arch of units) {
+      const mine = debs.filter((d) => {
+        const a = d.control.get('architecture') ?? '';
+        return spec.archAllSeparate ? a === arch : a === arch || a === 'all';
+      });
       const paragraphs = mine.map((d) => {
         const e = entries.get(d.file);
         if (!e) throw new Error('unreachable');
@@ -156,7 +165,8 @@ export async function buildAptTree(
       `Date: ${date.toUTCString().replace('GMT', 'UTC')}`,
       ...(validUntil ? [`Valid-Until: ${validUntil.toUTCString().replace('GMT', 'UTC')}`] : []),
       ...(byHash ? ['Acquire-By-Hash: yes'] : []),
-      `Architectures: ${archs.join(' ')}`,
+      `Architectures: ${(spec.archAllSeparate ? ['all', ...archs] : archs).join(' ')}`,
+      ...(spec.archAllSeparate ? ['No-Support-for-Architecture-all: Packages'] : []),
       `Components: ${component}`,
       'Description: btfwatch loopback test archive',
       'SHA256:',
