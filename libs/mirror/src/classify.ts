@@ -112,14 +112,29 @@ export function isDebugPackage(name: string): boolean {
   return DEBUG_NAME.test(name);
 }
 
+/**
+ * A kernel package of one build names its release, with a full x.y.z version (`6.1.0-56-amd64`,
+ * `6.12.118+deb12-amd64`, Ubuntu's `6.8.0-31-generic`); `linux-image-amd64` or `linux-headers-6.12-amd64`
+ * only pull such a package in.
+ */
+const CONCRETE_RELEASE = /-\d+\.\d+\.\d+(?:[-+~.]|$)/;
+/** Headers shared by a release's flavours: no Module.symvers in them. */
+const COMMON_HEADERS = /^linux-headers-.*-common(?:-rt)?$/;
+/** Modules built for one kernel release: `zfs-modules-6.1.0-18-amd64`, not `libsasl2-modules-db` or `perl-modules-5.36`. */
+const RELEASE_MODULES = /-modules-\d+\.\d+\.\d+/;
+
 /** Name heuristics for apt archives without Contents. */
 export function aptRoleFromName(name: string): Role | undefined {
   if (DEBUG_NAME.test(name)) return undefined;
-  if (name.startsWith('linux-image-') || name.startsWith('linux-binary-')) return 'kernel-image';
-  if (name.startsWith('linux-modules-')) return 'kernel-modules';
-  if (name.startsWith('linux-headers-')) return 'kernel-headers';
-  if (name.startsWith('linux-base-')) return 'kernel-base';
-  if (name.endsWith('-dkms') || name.includes('-modules-')) return 'out-of-tree-modules';
+  if (name.startsWith('linux-')) {
+    if (!CONCRETE_RELEASE.test(name)) return undefined;
+    if (name.startsWith('linux-image-') || name.startsWith('linux-binary-')) return 'kernel-image';
+    if (name.startsWith('linux-modules-')) return 'kernel-modules';
+    if (name.startsWith('linux-headers-')) return COMMON_HEADERS.test(name) ? undefined : 'kernel-headers';
+    if (name.startsWith('linux-base-')) return 'kernel-base';
+  }
+  // DKMS packages ship sources to build on the host: no module in them to check, as Contents would show.
+  if (RELEASE_MODULES.test(name)) return 'out-of-tree-modules';
   return undefined;
 }
 

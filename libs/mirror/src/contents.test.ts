@@ -90,7 +90,9 @@ test('name heuristics', () => {
   assert.equal(aptRoleFromName('linux-image-6.1.0-18-amd64-dbg'), undefined);
   assert.equal(aptRoleFromName('linux-binary-7.0.0-1-amd64'), 'kernel-image');
   assert.equal(aptRoleFromName('linux-base'), undefined);
-  assert.equal(aptRoleFromName('zfs-dkms'), 'out-of-tree-modules');
+  assert.equal(aptRoleFromName('zfs-dkms'), undefined);
+  assert.equal(aptRoleFromName('zfs-modules-6.1.0-18-amd64'), 'out-of-tree-modules');
+  assert.equal(aptRoleFromName('perl-modules-5.36'), undefined);
   assert.equal(aptRoleFromName('hello'), undefined);
   assert.equal(rpmRoleFromName('kernel-modules-extra'), 'kernel-modules');
   assert.equal(rpmRoleFromName('kernel-debuginfo'), undefined);

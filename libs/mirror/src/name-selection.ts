@@ -16,6 +16,7 @@ export interface NameSelection {
 
 /** A package carrying a kernel of a concrete release: the release starts with a digit. */
 const KERNEL_PACKAGE = /^linux-(image|binary|binary-unsigned|modules|modules-extra)-(\d[^\s]*)$/;
+const KERNEL_FAMILY = /^linux-(?:image|binary|modules|headers|base)-/;
 /** Debian's `linux-image-<rel>-unsigned`: the release is the name without the suffix. */
 const UNSIGNED = /-unsigned$/;
 /** Packages whose only job is to pull in a kernel's real packages (Debian 7.x, linux-image-amd64). */
@@ -48,6 +49,9 @@ export function selectByNameAndRelations(pkg: {
     }
     return { role: byName, evidence: 'name', releases: [] };
   }
+  // The kernel's own package families, when their names did not select them, are meta or shared
+  // packages: that they depend on a build does not make them modules built for it.
+  if (KERNEL_FAMILY.test(pkg.name)) return undefined;
   const provided = relationNames(pkg.provides)
     .map((n) => KERNEL_PACKAGE.exec(n))
     .find((m) => m !== null);

@@ -86,3 +86,24 @@ test('by relations: a package built for a concrete kernel, or standing in for on
     undefined,
   );
 });
+
+test('names that only look like kernel packages (bookworm-security without Contents) are left out', () => {
+  const role = (name: string) => selectByNameAndRelations({ name, depends: [], provides: [] })?.role;
+  // Libraries with "-modules-" in their name hold no kernel modules.
+  for (const name of ['libsasl2-modules-db', 'libpam-modules-bin', 'ceph-mgr-modules-core'])
+    assert.equal(role(name), undefined, name);
+  // Shared headers carry no Module.symvers; unversioned names only pull a build in.
+  for (const name of [
+    'linux-headers-6.1.0-56-common',
+    'linux-headers-6.12.118+deb12-common-rt',
+    'linux-headers-amd64',
+    'linux-headers-6.12-amd64',
+    'linux-image-6.12-cloud-amd64',
+    'linux-image-amd64',
+  ])
+    assert.equal(role(name), undefined, name);
+  assert.equal(role('linux-headers-6.12.118+deb12-rt-amd64'), 'kernel-headers');
+  assert.equal(role('linux-image-6.1.0-56-cloud-amd64-unsigned'), 'kernel-image');
+  assert.equal(role('linux-image-6.8.0-31-generic'), 'kernel-image');
+  assert.equal(role('zfs-modules-6.1.0-18-amd64'), 'out-of-tree-modules');
+});
