@@ -247,8 +247,9 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
           );
         if (result.warnings.some((w) => w.code === 'RELEASE_EXPIRED'))
           deps.logger.warn({ mirror: mirror.id, suite }, 'scanned an expired Release (allowExpired mirror)');
+        // Kept on the mirror and in the job for whoever looks; the log has them for the record.
         for (const w of result.warnings)
-          deps.logger.warn({ mirror: mirror.id, suite, code: w.code }, w.message);
+          deps.logger.info({ mirror: mirror.id, suite, code: w.code }, w.message);
         await job.updateProgress({
           suites: i + 1,
           of: mirror.suites.length,
