@@ -260,6 +260,7 @@ class HttpDownloader implements Downloader {
         }
         const announced = contentLength(res);
         if (announced !== undefined && announced > maxBytes) {
+          discard(res.body);
           throw new MirrorSizeError(maxBytes, announced, { url: finalUrl, limit: 'max' });
         }
         const hash = createHash('sha256');
