@@ -17,7 +17,12 @@ export interface TempDatabase {
 
 /** A new empty Postgres database, dropped (with its connections) by `drop()`. */
 export async function createTempDatabase(): Promise<TempDatabase> {
-  const name = `btfwatch_test_${randomBytes(6).toString('hex')}`;
+  const prefix = process.env.BTFWATCH_TEST_DATABASE_PREFIX ?? 'btfwatch_test';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+    throw new Error(
+      `BTFWATCH_TEST_DATABASE_PREFIX ${JSON.stringify(prefix)}: lower-case letters, digits and _ only`,
+    );
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
   try {
@@ -50,5 +55,5 @@ export function tempDir(prefix = 'btfwatch-'): { path: string; remove(): void } 
 
 /** A key prefix that isolates one test's BullMQ queues on the shared Redis. */
 export function uniqueQueuePrefix(): string {
-  return `btfwatch-test-${randomBytes(5).toString('hex')}`;
+  return `${process.env.BTFWATCH_TEST_QUEUE_PREFIX ?? 'btfwatch-test'}-${randomBytes(5).toString('hex')}`;
 }

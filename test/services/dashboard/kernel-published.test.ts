@@ -16,7 +16,7 @@ import {
   type TestService,
 } from '../../support/service.ts';
 import { tempDir } from '../../support/services.ts';
-import { cachedKernelDebs } from '../../api/scanned-service.ts';
+import { cachedKernelDebs } from '../../support/api/scanned-service.ts';
 
 const work = tempDir('btfwatch-published-');
 let fedora: RealBuild;

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { createMirror, getMirror, listSuiteStates, updateMirror } from '@btfwatch/db';
 import { buildDeb, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
 import { tempDir } from '../../support/services.ts';
-import { startWorkerHarness, type WorkerHarness } from '../../worker/harness.ts';
+import { startWorkerHarness, type WorkerHarness } from '../../support/worker-harness.ts';
 
 const REL = '6.1.0-56-amd64';
 const work = tempDir('bw-scan-job-');
