@@ -82,7 +82,6 @@ export default tseslint.config(
   },
   {
     files: ['libs/{elf,btf,compat,webhooks,jobs,config}/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
     rules: restrict(IO_MODULES.concat(APPS), 'pure libs do no I/O: bytes and values in, values out', [
       { name: 'net', importNames: NET_IO, message: 'pure libs open no sockets' },
       { name: 'node:net', importNames: NET_IO, message: 'pure libs open no sockets' },
