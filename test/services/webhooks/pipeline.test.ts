@@ -138,11 +138,14 @@ test(
         .map(
           (d) => d.body.data as { kernel: { release: string; baseBtfSha256: string }; missing: unknown[] },
         );
-      // Image packages carry their config and CRCs: nothing is missing for their verdicts and alerts.
-      assert.deepEqual(
-        ingested.map((d) => d.missing),
-        [[], []],
-      );
+      // Each event says what its build still lacks at that moment: image packages carry BTF, config and version;
+      // CRCs come from the headers package (these test images' small vmlinux ELF has none), which may arrive
+      // before or after the image.
+      for (const d of ingested)
+        assert.ok(
+          (d.missing as Array<{ input: string }>).every((m) => m.input === 'crcs'),
+          JSON.stringify(d.missing),
+        );
       assert.deepEqual(ingested.map((d) => d.kernel.release).sort(), [
         RELEASES.bookworm56,
         RELEASES.bookworm56,
