@@ -4,5 +4,5 @@ export { MAX_ATTEMPTS, RETRY_SCHEDULE_MS, nextAttemptAt } from './schedule.ts';
 export { generateMessageId, generateSecret, signedHeaders } from './sign.ts';
 export { WebhookTargetError, checkTargetAddresses, checkTargetUrl, embeddedIpv4 } from './target-policy.ts';
 export type { TargetPolicy } from './target-policy.ts';
-export { btfBreakEvent, eventLinks, kernelIngestedEvent } from './payloads.ts';
-export type { EventAlert, EventKernel } from './payloads.ts';
+export { btfBreakEvent, eventLinks, kernelIngestedEvent, scanFailedEvent } from './payloads.ts';
+export type { EventAlert, EventKernel, EventSuiteFailure } from './payloads.ts';

@@ -141,3 +141,29 @@ export function kernelIngestedEvent(
     links: { kernel: links.api, dashboard: links.dashboard },
   };
 }
+
+/** One suite of a mirror scan that failed, with its error. */
+export interface EventSuiteFailure {
+  suite: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * The `scan.failed` event: a mirror scan that failed (`partial: false`; `willRetry` says whether its job runs again)
+ * or completed with some suites failed while the others went on (`partial: true`; the next scheduled scan tries
+ * them again). `failedSuites` lists the suites that failed, empty when the scan failed before reaching one.
+ */
+export function scanFailedEvent(
+  mirror: { id: number; url: string; kind: string },
+  error: { code: string; message: string },
+  failure: { partial: boolean; failedSuites: EventSuiteFailure[]; willRetry: boolean },
+): Record<string, unknown> {
+  return {
+    mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
+    error: { code: error.code, message: error.message },
+    partial: failure.partial,
+    failedSuites: failure.failedSuites,
+    willRetry: failure.willRetry,
+  };
+}

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createMirror, getMirror, listSuiteStates, updateMirror } from '@btfwatch/db';
+import { createMirror, createWebhook, getMirror, listSuiteStates, updateMirror } from '@btfwatch/db';
+import { generateSecret } from '@btfwatch/webhooks';
+import { Webhook } from 'standardwebhooks';
+import { Receiver } from '../../support/receiver.ts';
 import { buildDeb, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
 import { tempDir } from '../../support/services.ts';
 import { startWorkerHarness, type WorkerHarness } from '../../support/worker-harness.ts';
@@ -14,6 +17,8 @@ const REL = '6.1.0-56-amd64';
 const work = tempDir('bw-scan-job-');
 let mirror: MirrorHandle;
 let h: WorkerHarness;
+const receiver = new Receiver();
+const secret = generateSecret();
 
 before(async () => {
   const image = await buildDeb(
@@ -35,11 +40,25 @@ before(async () => {
       },
     },
   });
-  h = await startWorkerHarness();
+  h = await startWorkerHarness({ env: { BTFWATCH_WEBHOOK_ALLOW: '127.0.0.1' } });
+  await receiver.start();
+  await createWebhook(h.database.db, { url: receiver.url, secret, events: ['scan.failed'] });
 });
+
+/** The scan.failed events delivered so far, verified. */
+async function scanFailedEvents(): Promise<Array<{ data: Record<string, unknown> }>> {
+  await h.idle();
+  return receiver.received.map(
+    (r) =>
+      new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as {
+        data: Record<string, unknown>;
+      },
+  );
+}
 
 after(async () => {
   await h?.close();
+  await receiver.stop();
   await mirror?.close();
   work.remove();
 });
@@ -91,6 +110,15 @@ test('a failing suite fails alone; warnings reach the mirror and the job; allowE
   assert.match(states.frozen?.lastError ?? '', /^MIRROR_STALE: /);
   assert.equal(states.frozen?.state, null, 'no state from a refused Release');
   assert.equal(states.good?.lastError, null);
+  // Subscribers hear of the suite that failed while the others went on.
+  const events = await scanFailedEvents();
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.data.partial, true);
+  assert.equal(events[0]!.data.willRetry, false);
+  assert.deepEqual(
+    (events[0]!.data.failedSuites as Array<{ suite: string; code: string }>).map((f) => [f.suite, f.code]),
+    [['frozen', 'MIRROR_STALE']],
+  );
   // The package found was ingested although a suite failed.
   const ingests = await h.queue.list({ names: ['ingest-package'], limit: 10 });
   assert.deepEqual(
@@ -114,6 +142,7 @@ test('a failing suite fails alone; warnings reach the mirror and the job; allowE
   const after2 = await getMirror(h.database.db, id);
   assert.equal(after2?.lastScanError, null);
   assert.equal((await listSuiteStates(h.database.db, id)).find((s) => s.suite === 'frozen')?.lastError, null);
+  assert.equal((await scanFailedEvents()).length, 1, 'a scan where every suite worked sends no scan.failed');
 });
 
 test('every suite failing fails the job, permanent when no cause can pass by itself', async () => {

@@ -28,6 +28,7 @@ import {
 import type { JobQueue, Processor } from '../queue/types.ts';
 import { PermanentJobError } from '../queue/types.ts';
 import { queueDeliveries, recordEvent } from '@btfwatch/outbox';
+import { scanFailedEvent, type EventSuiteFailure } from '@btfwatch/webhooks';
 import type { ProcessorDeps } from './index.ts';
 import { webhookDeps } from './index.ts';
 
@@ -274,13 +275,31 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
       const partial = failures.length
         ? failures.map((f) => `${f.suite}: ${f.error.code}: ${f.error.message}`).join('; ')
         : null;
-      await recordScan(db, mirror.id, deps.now(), partial, warnings);
+      if (partial) {
+        // Some suites failed while the others went on: subscribers hear of it, with the job's completion.
+        const deliveries = await db.transaction(async (tx) => {
+          await recordScan(tx, mirror.id, deps.now(), partial, warnings);
+          return recordEvent(
+            tx,
+            deps.now(),
+            'scan.failed',
+            scanFailedEvent(
+              mirror,
+              { code: failures[0]!.error.code, message: partial },
+              { partial: true, failedSuites: suiteFailures(failures), willRetry: false },
+            ),
+          );
+        });
+        await queueDeliveries(webhookDeps(deps), deliveries);
+      } else {
+        await recordScan(db, mirror.id, deps.now(), null, warnings);
+      }
       return {
         suites: summary,
         packagesFound: found,
         ingestsQueued: ingests.queued,
         ingestsRetried: ingests.retried,
-        failedSuites: failures.map((f) => ({ suite: f.suite, code: f.error.code, message: f.error.message })),
+        failedSuites: suiteFailures(failures),
         warnings,
       };
     } catch (err) {
@@ -300,11 +319,16 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
       // process dies before queueing it.
       const deliveries = await db.transaction(async (tx) => {
         await recordScan(tx, mirror.id, deps.now(), failure.message, warnings);
-        return recordEvent(tx, deps.now(), 'scan.failed', {
-          mirror: { id: mirror.id, url: mirror.url, kind: mirror.kind },
-          error: { code: failure.code, message: failure.message },
-          willRetry: !failure.permanent,
-        });
+        return recordEvent(
+          tx,
+          deps.now(),
+          'scan.failed',
+          scanFailedEvent(mirror, failure, {
+            partial: false,
+            failedSuites: err instanceof EverySuiteFailed ? suiteFailures(err.failures) : [],
+            willRetry: !failure.permanent,
+          }),
+        );
       });
       await queueDeliveries(webhookDeps(deps), deliveries);
       if (failure.permanent) {
@@ -315,13 +339,17 @@ export function scanMirrorProcessor(deps: ScanDeps): Processor<'scan-mirror'> {
   };
 }
 
+function suiteFailures(failures: readonly SuiteFailure[]): EventSuiteFailure[] {
+  return failures.map((f) => ({ suite: f.suite, code: f.error.code, message: f.error.message }));
+}
+
 /** Every suite of the mirror failed: the scan fails, with each suite's reason. */
 class EverySuiteFailed extends Error {
   readonly code: string;
   readonly permanent: boolean;
   override readonly cause: MirrorError;
 
-  constructor(failures: readonly SuiteFailure[]) {
+  constructor(readonly failures: readonly SuiteFailure[]) {
     super(failures.map((f) => `${f.suite}: ${f.error.message}`).join('; '));
     const first = failures[0]!.error;
     this.code = first.code;
