@@ -318,18 +318,41 @@ export async function buildCloudDebs(outDir: string): Promise<RealBuild> {
  * and `config`), `kernel-modules` (`.ko.xz` under `/lib/modules/<rel>/kernel/`), `kernel-devel`
  * (`/usr/src/kernels/<rel>/Module.symvers`), built with rpmbuild.
  */
-export async function buildFedoraRpms(outDir: string): Promise<RealBuild> {
-  const from = '6.1.0-55-amd64';
-  const release = '6.1.192-1.fc99.x86_64';
+export function buildFedoraRpms(outDir: string): Promise<RealBuild> {
+  return buildRpmKernel({ from: '6.1.0-55-amd64', version: '6.1.192', release: '1.fc99' }, outDir);
+}
+
+/** An rpm kernel build in the Fedora/RHEL layout made of one real Debian build's files. */
+export interface RpmKernelSpec {
+  /** The real build whose BTF, config, modules and Module.symvers it carries. */
+  from: string;
+  version: string;
+  /** The rpm release, e.g. `1.fc99` or `1.el9`: `uname -r` is `<version>-<release>.x86_64`. */
+  release: string;
+  /** RHEL's setting: CONFIG_MODULE_ALLOW_BTF_MISMATCH unset (a rejected BTF fails the load). */
+  btfMismatchRefused?: boolean;
+}
+
+export async function buildRpmKernel(spec: RpmKernelSpec, outDir: string): Promise<RealBuild> {
+  const { from } = spec;
+  const release = `${spec.version}-${spec.release}.x86_64`;
   const vmlinuxBtf = btfFixture(`${from}/vmlinux.btf.xz`);
-  const common = { version: '6.1.192', release: '1.fc99', provides: [`kernel-uname-r = ${release}`] };
+  let config = btfFixture(`${from}/config.xz`);
+  if (spec.btfMismatchRefused)
+    config = Buffer.from(
+      config
+        .toString('latin1')
+        .replace(/^CONFIG_MODULE_ALLOW_BTF_MISMATCH=y$/m, '# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set'),
+      'latin1',
+    );
+  const common = { version: spec.version, release: spec.release, provides: [`kernel-uname-r = ${release}`] };
   const core = await buildRpm(
     {
       name: 'kernel-core',
       ...common,
       files: {
         [`lib/modules/${release}/vmlinuz`]: vmlinuzWithBtf(vmlinuxBtf, 'gzip'),
-        [`lib/modules/${release}/config`]: btfFixture(`${from}/config.xz`),
+        [`lib/modules/${release}/config`]: config,
       },
     },
     outDir,
@@ -356,7 +379,7 @@ export async function buildFedoraRpms(outDir: string): Promise<RealBuild> {
   return {
     distro: 'fedora',
     release,
-    version: '6.1.192-1.fc99',
+    version: `${spec.version}-${spec.release}`,
     arch: 'x86_64',
     vmlinuxBtf,
     modulePaths,

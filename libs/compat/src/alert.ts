@@ -124,9 +124,7 @@ export function uploadBreakAlert(
 ): AlertRecord | null {
   const mine = inTree.filter(breaksBtf);
   const behind = outOfTree.filter(breaksBtf);
-  const all = [...mine, ...behind];
-  if (all.length === 0) return null;
-  const critical = all.some((c) => c.btf === 'corrupt' || c.load === 'fails');
+  if (mine.length + behind.length === 0) return null;
   const image = upload.imagePackage ? ` of ${upload.imagePackage}` : '';
   const sentences: string[] = [];
   if (mine.length)
@@ -137,18 +135,67 @@ export function uploadBreakAlert(
     sentences.push(
       `${plural(behind.length, 'out-of-tree module')} built for ${running.version} ${behind.length === 1 ? 'breaks' : 'break'} on ${upload.version}: ${outcomes(behind)}.`,
     );
+  return alertRecord(
+    running,
+    upload,
+    { cause: uploadCause(upload), via: 'in-place' },
+    sentences,
+    mine,
+    behind,
+  );
+}
+
+/** The alert of kmods built for `built` that weak-updates links into `target`: stored once per pair, on `built`. */
+export const weakUpdatesCause = (target: AlertKernel) => `btf_break:weak-updates-${target.id}`;
+
+/**
+ * The alert for RHEL's weak-updates (DESIGN §2): out-of-tree modules built for `built` that weak-modules links into
+ * the later kernel `target` of the same kABI stream (modversions keep them loadable there) and whose BTF `target`
+ * rejects or misreads — what a host running `built` meets once it installs `target` and reboots into it. Null when
+ * none breaks.
+ */
+export function weakUpdatesBreakAlert(
+  built: AlertKernel,
+  target: AlertKernel,
+  outOfTree: AlertCandidate[],
+): AlertRecord | null {
+  const behind = outOfTree.filter(breaksBtf);
+  if (behind.length === 0) return null;
+  const sentence = `${plural(behind.length, 'out-of-tree module')} built for ${built.release} (${built.version}) that weak-updates links into ${target.release} (${target.version}) ${behind.length === 1 ? 'breaks' : 'break'} there once hosts reboot into it: ${outcomes(behind)}.`;
+  return alertRecord(
+    built,
+    target,
+    { cause: weakUpdatesCause(target), via: 'weak-updates' },
+    [sentence],
+    [],
+    behind,
+  );
+}
+
+function alertRecord(
+  running: AlertKernel,
+  upload: AlertKernel,
+  { cause, via }: { cause: string; via: 'in-place' | 'weak-updates' },
+  sentences: string[],
+  mine: AlertCandidate[],
+  behind: AlertCandidate[],
+): AlertRecord {
+  const all = [...mine, ...behind];
+  const critical = all.some((c) => c.btf === 'corrupt' || c.load === 'fails');
   const firstLog = all.find((c) => c.kernelLog.length > 0)?.kernelLog.slice(0, 8) ?? [];
   const counts: Record<string, number> = {};
   for (const a of all) counts[a.btf] = (counts[a.btf] ?? 0) + 1;
   return {
     kernelBuildId: running.id,
-    cause: uploadCause(upload),
+    cause,
     severity: critical ? 'critical' : 'warning',
     summary: sentences.join(' '),
     affectedModules: all.length,
     details: {
       runningKernelBuildId: running.id,
       uploadKernelBuildId: upload.id,
+      // How the modules meet the upload's kernel: its files replace the running build's, or weak-modules links them.
+      via,
       // The build the in-tree modules come from, for the dashboard's diff link.
       sourceKernelBuildId: upload.id,
       counts,

@@ -41,7 +41,10 @@ export {
   isInPlaceUpload,
   uploadBreakAlert,
   uploadCause,
+  weakUpdatesBreakAlert,
+  weakUpdatesCause,
 } from './alert.ts';
+export { isWeakUpdatesPair, kabiStream } from './weak-updates.ts';
 export type { AffectedPackage, AlertCandidate, AlertKernel, AlertRecord } from './alert.ts';
 export { admittedKernels, byPackageLackingBase, chooseBuildBase, lacksBuildBase } from './build-base.ts';
 export type { BaseCandidate, BuildBaseFacts, DeclaredKernel } from './build-base.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { previousUploads } from '@btfwatch/compat';
+import { isWeakUpdatesPair, previousUploads } from '@btfwatch/compat';
 import {
   dependentModulePackages,
   getKernel,
@@ -20,7 +20,10 @@ export interface Relevance {
   selection: ModuleSelection;
   /** Earlier uploads of the same flavour and series whose in-tree modules are checked. */
   previous: KernelBuild[];
-  /** Separate module packages declaring a dependency on one of the kernel build's packages. */
+  /**
+   * Separate module packages declaring a dependency on one of the kernel build's packages, or on one of an
+   * earlier kernel's of its kABI stream (RHEL weak-updates links those kmods into this build).
+   */
   dependents: string[];
 }
 
@@ -33,13 +36,17 @@ export interface RelevantModules {
 
 /**
  * The module builds that matter to kernel build K (DESIGN §2): its own, every module built for the same
- * release string or with the same vermagic, separate module packages depending on K's packages, and the
- * in-tree modules of the previous uploads of the same flavour — the ones an ABI-compatible upload keeps
- * loading.
+ * release string or with the same vermagic, separate module packages depending on K's packages (or, in a
+ * RHEL kABI stream, on an earlier kernel's: weak-updates links them into K), and the in-tree modules of the
+ * previous uploads of the same flavour — the ones an ABI-compatible upload keeps loading.
  */
 export async function relevance(db: Database, kernel: KernelBuild): Promise<Relevance> {
-  const previous = previousUploads(kernel, await siblingBuilds(db, kernel));
-  const dependents = await dependentModulePackages(db, await kernelPackageNames(db, kernel.id));
+  const siblings = await siblingBuilds(db, kernel);
+  const previous = previousUploads(kernel, siblings);
+  const linkedFrom = siblings.filter((built) => isWeakUpdatesPair(built, kernel));
+  const names = new Set(await kernelPackageNames(db, kernel.id));
+  for (const built of linkedFrom) for (const n of await kernelPackageNames(db, built.id)) names.add(n);
+  const dependents = await dependentModulePackages(db, [...names].sort());
   return {
     selection: {
       kernelBuildIds: [kernel.id, ...previous.map((k) => k.id)],

@@ -268,6 +268,8 @@ export function alertView({ main, match, signal }) {
       known.has(kernelId) ? kernelName(known.get(kernelId), kernelId) : nameOf(kernelId);
     const firstLog = Array.isArray(d.firstLog) ? d.firstLog : [];
     const anyUnknownLoad = modules.some((m) => m.load === 'unknown');
+    // RHEL weak-updates: the later kernel is a new release; only kmods built for the running build meet it.
+    const weak = d.via === 'weak-updates';
     document.title = `Alert #${a.id}: ${names(running.id)} · btfwatch`;
     replace(title, `Alert #${a.id}: `, severity(a));
     const gapsBox = h('div', { class: 'alert-gaps' });
@@ -277,7 +279,9 @@ export function alertView({ main, match, signal }) {
       facts(
         [
           ['Running build', kernelLink(running.kernel, running.id)],
-          upload ? ['Upload', kernelLink(upload.kernel, upload.id)] : null,
+          upload
+            ? [weak ? 'Later kernel (weak-updates)' : 'Upload', kernelLink(upload.kernel, upload.id)]
+            : null,
           ['Affected module builds', num(a.affectedModules)],
           d.counts ? ['Verdicts', countsText(d.counts)] : null,
           ['Cause', h('code', null, a.cause)],
@@ -298,21 +302,27 @@ export function alertView({ main, match, signal }) {
       h(
         'div',
         { class: 'alert-parts' },
-        partSection(
-          'in-tree',
-          upload ? `The upload’s modules on ${names(running.id)}` : 'In-tree modules on the running build',
-          upload
-            ? `Hosts still running ${names(running.id)} that install ${names(upload.id)} get its module files under the same /lib/modules directory and load them until they reboot.`
-            : 'Modules that replace the running build’s own.',
-          d.inTree,
-          names,
-        ),
+        weak
+          ? null
+          : partSection(
+              'in-tree',
+              upload
+                ? `The upload’s modules on ${names(running.id)}`
+                : 'In-tree modules on the running build',
+              upload
+                ? `Hosts still running ${names(running.id)} that install ${names(upload.id)} get its module files under the same /lib/modules directory and load them until they reboot.`
+                : 'Modules that replace the running build’s own.',
+              d.inTree,
+              names,
+            ),
         partSection(
           'out-of-tree',
           upload
             ? `Out-of-tree modules built for ${names(running.id)}, on the upload`
             : 'Out-of-tree modules',
-          'Module packages built against the running build stay behind when the upload is installed: this is what they get on its kernel after the reboot.',
+          weak
+            ? `weak-modules links kmods built for ${names(running.id)} into ${names(upload.id)} when their CRCs still match: this is what they get on it after the reboot.`
+            : 'Module packages built against the running build stay behind when the upload is installed: this is what they get on its kernel after the reboot.',
           d.outOfTree,
           names,
         ),

@@ -1,9 +1,15 @@
-import { isInPlaceUpload, uploadBreakAlert } from '@btfwatch/compat';
+import {
+  isInPlaceUpload,
+  isWeakUpdatesPair,
+  uploadBreakAlert,
+  weakUpdatesBreakAlert,
+} from '@btfwatch/compat';
 import {
   getKernel,
   lockAlertPair,
   markEvaluated,
   sameReleaseBuilds,
+  siblingBuilds,
   uploadBreakCandidates,
   upsertAlert,
   upsertVerdicts,
@@ -22,7 +28,8 @@ export interface EvaluateDeps extends ProcessorDeps {
 /**
  * Verdicts for every module build that matters to one kernel build, then the alert rule (DESIGN §2): for each
  * in-place upload U of a running build K this kernel is one of, what hosts running K get from U's modules and
- * which out-of-tree modules built for K break on U. One alert per (K, U), raised once and kept current.
+ * which out-of-tree modules built for K break on U; and, in a RHEL kABI stream, which kmods built for this kernel
+ * (or an earlier one) break on a later one weak-updates links them into. One alert per pair, raised once.
  */
 export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate-kernel'> {
   return async (job) => {
@@ -50,9 +57,21 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
     const others = await sameReleaseBuilds(db, kernel);
     // The pairs this kernel is part of: as the running build K (newer uploads of its release) and as the
     // upload U (older builds of its release that hosts run when they install it).
+    const stream = await siblingBuilds(db, kernel);
     const pairs = [
-      ...others.filter((u) => isInPlaceUpload(u, kernel)).map((u) => ({ running: kernel, upload: u })),
-      ...others.filter((k) => isInPlaceUpload(kernel, k)).map((k) => ({ running: k, upload: kernel })),
+      ...others
+        .filter((u) => isInPlaceUpload(u, kernel))
+        .map((u) => ({ running: kernel, upload: u, weak: false })),
+      ...others
+        .filter((k) => isInPlaceUpload(kernel, k))
+        .map((k) => ({ running: k, upload: kernel, weak: false })),
+      // RHEL weak-updates: kmods built for an earlier kernel of the kABI stream are linked into a later one.
+      ...stream
+        .filter((t) => isWeakUpdatesPair(kernel, t))
+        .map((t) => ({ running: kernel, upload: t, weak: true })),
+      ...stream
+        .filter((b) => isWeakUpdatesPair(b, kernel))
+        .map((b) => ({ running: b, upload: kernel, weak: true })),
     ];
     const { raised, deliveries } = await db.transaction(async (tx) => {
       await upsertVerdicts(
@@ -62,11 +81,13 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
       await markEvaluated(tx, kernel.id, deps.now());
       const raised = [];
       const deliveries = [];
-      for (const { running, upload } of pairs) {
+      for (const { running, upload, weak } of pairs) {
         // Whichever of the pair's two evaluations commits second sees the first one's verdicts.
         await lockAlertPair(tx, running.id, upload.id);
         const found = await uploadBreakCandidates(tx, running, upload);
-        const record = uploadBreakAlert(running, upload, found.inTree, found.outOfTree);
+        const record = weak
+          ? weakUpdatesBreakAlert(running, upload, found.outOfTree)
+          : uploadBreakAlert(running, upload, found.inTree, found.outOfTree);
         if (!record) continue;
         const { alert, created } = await upsertAlert(tx, record);
         if (!created) continue;
