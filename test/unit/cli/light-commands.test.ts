@@ -70,14 +70,3 @@ test('inspect and offline check load none of the service stack', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-test('the recorder sees the service stack where it is loaded', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'btfwatch-migrate-'));
-  const { status, urls, stderr } = loadedBy(['migrate'], { DATA_DIR: dataDir });
-  rmSync(dataDir, { recursive: true, force: true });
-  assert.equal(status, 0, stderr);
-  assert.ok(
-    urls.some((u) => SERVICE_STACK.some((s) => u.includes(s))),
-    'migrate loads the database stack, and the recorder must see it',
-  );
-});
