@@ -134,6 +134,18 @@ export class ElfFile {
 
   /** Symbols from .symtab (or .dynsym when there is no .symtab). */
   symbols(): ElfSymbol[] {
+    return this.readSymbols(null);
+  }
+
+  /**
+   * The symbols whose name starts with `prefix` (ASCII): names are compared as bytes and only the matching ones
+   * decoded, which is what makes looking for a few labels among a module's thousands of symbols cheap.
+   */
+  symbolsStartingWith(prefix: string): ElfSymbol[] {
+    return this.readSymbols(Buffer.from(prefix, 'latin1'));
+  }
+
+  private readSymbols(prefix: Buffer | null): ElfSymbol[] {
     const table =
       this.sections.find((s) => s.type === SHT_SYMTAB) ?? this.sections.find((s) => s.type === SHT_DYNSYM);
     if (!table) return [];
@@ -147,6 +159,7 @@ export class ElfFile {
     const out: ElfSymbol[] = [];
     for (let off = 0; off + entsize <= data.byteLength; off += entsize) {
       const nameOff = r.u32(off);
+      if (prefix && !startsWithAt(names, nameOff, prefix)) continue;
       out.push(
         is64
           ? {
@@ -238,6 +251,13 @@ function decompressSection(raw: Uint8Array, header: ElfHeader, name: string, lim
 }
 
 /** NUL-terminated string at `offset`; the terminator must be inside `table`. */
+/** Whether the bytes at `offset` begin with `prefix` (a name that is too short, or out of range, does not). */
+function startsWithAt(table: Uint8Array, offset: number, prefix: Uint8Array): boolean {
+  if (offset < 0 || offset + prefix.byteLength > table.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (table[offset + i] !== prefix[i]) return false;
+  return true;
+}
+
 export function cString(table: Uint8Array, offset: number): string {
   if (offset < 0 || offset >= table.byteLength) {
     if (offset === 0 && table.byteLength === 0) return '';

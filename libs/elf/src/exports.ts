@@ -54,8 +54,7 @@ export function readExportedCrcs(elf: ElfFile): ExportedCrc[] | null {
 /** `__ksymtab_<name>` symbols by the section they label, each with its offset in it. */
 function ksymtabLabels(elf: ElfFile): Map<number, Array<{ value: number; name: string }>> {
   const bySection = new Map<number, Array<{ value: number; name: string }>>();
-  for (const s of elf.symbols()) {
-    if (!s.name.startsWith('__ksymtab_')) continue;
+  for (const s of elf.symbolsStartingWith('__ksymtab_')) {
     const section = elf.sections[s.shndx];
     if (!section || !section.name.startsWith('__ksymtab')) continue;
     // ET_REL symbols hold section offsets; linked objects hold addresses.

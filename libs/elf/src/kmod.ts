@@ -48,12 +48,15 @@ export function readImportedCrcs(elf: ElfFile): ImportedCrc[] {
       throw new ElfError('ELF_MALFORMED', `__versions: size ${versions.byteLength} is not a multiple of 64`);
     }
     const r = new ByteReader(versions, le);
+    const text = Buffer.from(versions.buffer, versions.byteOffset, versions.byteLength);
+    // The CRC is 32 bits wide even where `unsigned long` is 64: its low half.
+    const crcAt = longSize === 8 && !le ? 4 : 0;
     for (let off = 0; off < versions.byteLength; off += recordSize) {
-      // The CRC is 32 bits wide even where `unsigned long` is 64.
-      const crc = longSize === 8 ? Number(r.u64(off) & 0xffffffffn) : r.u32(off);
-      const nameBytes = versions.subarray(off + longSize, off + recordSize);
-      const nul = nameBytes.indexOf(0);
-      const symbol = Buffer.from(nul < 0 ? nameBytes : nameBytes.subarray(0, nul)).toString('latin1');
+      const crc = r.u32(off + crcAt);
+      const start = off + longSize;
+      const nul = text.indexOf(0, start);
+      const end = nul < 0 || nul > off + recordSize ? off + recordSize : nul;
+      const symbol = text.toString('latin1', start, end);
       if (symbol) out.push({ symbol, crc });
     }
   }
