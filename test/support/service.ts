@@ -134,6 +134,25 @@ export async function addAptMirror(
   return (res.json() as { id: number }).id;
 }
 
+/** `POST /v1/mirrors` for a loopback fixture rpm-md repository, trusting its throwaway key; returns the mirror id. */
+export async function addRpmMirror(
+  app: FastifyInstance,
+  mirror: { rpmUrl: string; key: { armoredPublicKeyPath: string } },
+): Promise<number> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/mirrors',
+    headers: authHeader(),
+    payload: {
+      kind: 'rpm',
+      url: mirror.rpmUrl,
+      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
+    },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return (res.json() as { id: number }).id;
+}
+
 /** `POST /v1/mirrors/{id}/scan`; returns the scan's job id (the scan itself runs on the service's workers). */
 export async function requestScan(app: FastifyInstance, mirrorId: number): Promise<string> {
   const res = await app.inject({

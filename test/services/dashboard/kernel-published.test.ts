@@ -10,7 +10,7 @@ import { buildFedoraRpms, type RealBuild } from '../../support/kernel-builds.ts'
 import { startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
 import {
   addAptMirror,
-  authHeader,
+  addRpmMirror,
   requestScan,
   startTestService,
   type TestService,
@@ -102,18 +102,7 @@ test(
 );
 
 test('rpm: the primary metadata timestamp repomd.xml gives', { timeout: 300_000 }, async () => {
-  const add = await svc.app.inject({
-    method: 'POST',
-    url: '/v1/mirrors',
-    headers: authHeader(),
-    payload: {
-      kind: 'rpm',
-      url: mirror.rpmUrl,
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
-  });
-  assert.equal(add.statusCode, 201, add.body);
-  await requestScan(svc.app, add.json().id);
+  await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
   await svc.drain();
   const repomd = readFileSync(join(mirror.root, 'rpm/repodata/repomd.xml'), 'utf8');
   const primary = /<data type="primary">[\s\S]*?<timestamp>(\d+)<\/timestamp>/.exec(repomd);

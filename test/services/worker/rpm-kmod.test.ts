@@ -3,14 +3,13 @@
 // only that dependency says which kernel build it matters to and which base its BTF was generated on.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '@btfwatch/db';
 import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { buildFedoraRpms, type RealBuild } from '../../support/kernel-builds.ts';
 import { buildRpm, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
-import { authHeader, requestScan, startTestService, type TestService } from '../../support/service.ts';
+import { addRpmMirror, requestScan, startTestService, type TestService } from '../../support/service.ts';
 import { tempDir } from '../../support/services.ts';
 
 const work = tempDir('btfwatch-rpm-kmod-');
@@ -54,18 +53,7 @@ test(
   'a kmod rpm requiring kernel-uname-r = REL is evaluated on that kernel, on the base it names',
   { timeout: 300_000 },
   async () => {
-    const add = await svc.app.inject({
-      method: 'POST',
-      url: '/v1/mirrors',
-      headers: authHeader(),
-      payload: {
-        kind: 'rpm',
-        url: mirror.rpmUrl,
-        keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-      },
-    });
-    assert.equal(add.statusCode, 201, add.body);
-    await requestScan(svc.app, add.json().id);
+    await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
     await svc.drain();
 
     const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items as Array<{

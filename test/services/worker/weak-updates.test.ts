@@ -5,12 +5,11 @@
 // the later kernel, and one alert says so on the kernel it was built for.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { buildRpmKernel, type RealBuild } from '../../support/kernel-builds.ts';
 import { buildRpm, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
-import { authHeader, requestScan, startTestService, type TestService } from '../../support/service.ts';
+import { addRpmMirror, requestScan, startTestService, type TestService } from '../../support/service.ts';
 import { tempDir } from '../../support/services.ts';
 
 const work = tempDir('btfwatch-weak-updates-');
@@ -57,18 +56,7 @@ test(
   'a kmod weak-updates links into a later kernel of its kABI stream: its verdict there, and one alert',
   { timeout: 600_000 },
   async () => {
-    const add = await svc.app.inject({
-      method: 'POST',
-      url: '/v1/mirrors',
-      headers: authHeader(),
-      payload: {
-        kind: 'rpm',
-        url: mirror.rpmUrl,
-        keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-      },
-    });
-    assert.equal(add.statusCode, 201, add.body);
-    await requestScan(svc.app, add.json().id);
+    await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
     await svc.drain();
 
     const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items as Array<{

@@ -54,24 +54,12 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
     // Another job computes from newer inputs: leave the verdicts and alerts to it.
     const newer = await computed.supersededBy();
     if (newer) return { skipped: 'inputs changed while evaluating', by: newer };
-    const others = await sameReleaseBuilds(db, kernel);
     // The pairs this kernel is part of: as the running build K (newer uploads of its release) and as the
-    // upload U (older builds of its release that hosts run when they install it).
-    const stream = await siblingBuilds(db, kernel);
+    // upload U (older builds of its release that hosts run when they install it); in a RHEL kABI stream, as
+    // the kernel kmods were built for and as the later kernel weak-updates links them into.
     const pairs = [
-      ...others
-        .filter((u) => isInPlaceUpload(u, kernel))
-        .map((u) => ({ running: kernel, upload: u, weak: false })),
-      ...others
-        .filter((k) => isInPlaceUpload(kernel, k))
-        .map((k) => ({ running: k, upload: kernel, weak: false })),
-      // RHEL weak-updates: kmods built for an earlier kernel of the kABI stream are linked into a later one.
-      ...stream
-        .filter((t) => isWeakUpdatesPair(kernel, t))
-        .map((t) => ({ running: kernel, upload: t, weak: true })),
-      ...stream
-        .filter((b) => isWeakUpdatesPair(b, kernel))
-        .map((b) => ({ running: b, upload: kernel, weak: true })),
+      ...pairsWith(kernel, await sameReleaseBuilds(db, kernel), (k, u) => isInPlaceUpload(u, k), false),
+      ...pairsWith(kernel, await siblingBuilds(db, kernel), isWeakUpdatesPair, true),
     ];
     const { raised, deliveries } = await db.transaction(async (tx) => {
       await upsertVerdicts(
@@ -103,4 +91,12 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
     for (const v of verdicts) summary[v.row.btf] = (summary[v.row.btf] ?? 0) + 1;
     return { modules: verdicts.length, summary, alerts: raised.map((a) => a.id), ms: Date.now() - started };
   };
+}
+
+/** The (running, upload) pairs `kernel` makes with `builds`, on either side, where `isPair(running, upload)`. */
+function pairsWith<K>(kernel: K, builds: K[], isPair: (running: K, upload: K) => boolean, weak: boolean) {
+  return [
+    ...builds.filter((u) => isPair(kernel, u)).map((u) => ({ running: kernel, upload: u, weak })),
+    ...builds.filter((k) => isPair(k, kernel)).map((k) => ({ running: k, upload: kernel, weak })),
+  ];
 }
