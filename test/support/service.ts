@@ -114,43 +114,45 @@ export function authHeader(token = ADMIN_TOKEN): Record<string, string> {
 }
 
 /** `POST /v1/mirrors` for a loopback fixture apt mirror, trusting its throwaway key; returns the mirror id. */
-export async function addAptMirror(
+export function addAptMirror(
   app: FastifyInstance,
   mirror: { aptUrl: string; key: { armoredPublicKeyPath: string } },
   suites: string[] = ['bookworm-security'],
+): Promise<number> {
+  return addMirror(app, mirror, { kind: 'apt', url: mirror.aptUrl, suites });
+}
+
+/** `POST /v1/mirrors` for a loopback fixture rpm-md repository, trusting its throwaway key; returns the mirror id. */
+export function addRpmMirror(
+  app: FastifyInstance,
+  mirror: { rpmUrl: string; key: { armoredPublicKeyPath: string } },
+): Promise<number> {
+  return addMirror(app, mirror, { kind: 'rpm', url: mirror.rpmUrl });
+}
+
+async function addMirror(
+  app: FastifyInstance,
+  mirror: { key: { armoredPublicKeyPath: string } },
+  payload: Record<string, unknown>,
 ): Promise<number> {
   const res = await app.inject({
     method: 'POST',
     url: '/v1/mirrors',
     headers: authHeader(),
-    payload: {
-      kind: 'apt',
-      url: mirror.aptUrl,
-      suites,
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
+    payload: { ...payload, keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8') },
   });
   assert.equal(res.statusCode, 201, res.body);
   return (res.json() as { id: number }).id;
 }
 
-/** `POST /v1/mirrors` for a loopback fixture rpm-md repository, trusting its throwaway key; returns the mirror id. */
-export async function addRpmMirror(
-  app: FastifyInstance,
+/** Adds a fixture rpm-md repository, scans it and waits until every job is done; returns the kernels listed. */
+export async function scanRpmMirror(
+  svc: TestService,
   mirror: { rpmUrl: string; key: { armoredPublicKeyPath: string } },
-): Promise<number> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/mirrors',
-    headers: authHeader(),
-    payload: {
-      kind: 'rpm',
-      url: mirror.rpmUrl,
-      keyring: readFileSync(mirror.key.armoredPublicKeyPath, 'utf8'),
-    },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return (res.json() as { id: number }).id;
+): Promise<Array<{ id: number; release: string; baseBtfSha256: string }>> {
+  await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
+  await svc.drain();
+  return (await svc.app.inject({ url: '/v1/kernels' })).json().items;
 }
 
 /** `POST /v1/mirrors/{id}/scan`; returns the scan's job id (the scan itself runs on the service's workers). */

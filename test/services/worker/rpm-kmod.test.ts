@@ -9,7 +9,7 @@ import { queryRows } from '@btfwatch/db';
 import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { buildFedoraRpms, type RealBuild } from '../../support/kernel-builds.ts';
 import { buildRpm, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
-import { addRpmMirror, requestScan, startTestService, type TestService } from '../../support/service.ts';
+import { scanRpmMirror, startTestService, type TestService } from '../../support/service.ts';
 import { tempDir } from '../../support/services.ts';
 
 const work = tempDir('btfwatch-rpm-kmod-');
@@ -53,14 +53,7 @@ test(
   'a kmod rpm requiring kernel-uname-r = REL is evaluated on that kernel, on the base it names',
   { timeout: 300_000 },
   async () => {
-    await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
-    await svc.drain();
-
-    const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items as Array<{
-      id: number;
-      release: string;
-      baseBtfSha256: string;
-    }>;
+    const kernels = await scanRpmMirror(svc, mirror);
     const kernel = kernels.find((k) => k.release === build.release);
     assert.ok(kernel, `kernel ${build.release} ingested: ${JSON.stringify(kernels.map((k) => k.release))}`);
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { buildRpmKernel, type RealBuild } from '../../support/kernel-builds.ts';
 import { buildRpm, startMirror, type MirrorHandle } from '../../support/mirror-server/index.ts';
-import { addRpmMirror, requestScan, startTestService, type TestService } from '../../support/service.ts';
+import { scanRpmMirror, startTestService, type TestService } from '../../support/service.ts';
 import { tempDir } from '../../support/services.ts';
 
 const work = tempDir('btfwatch-weak-updates-');
@@ -56,13 +56,7 @@ test(
   'a kmod weak-updates links into a later kernel of its kABI stream: its verdict there, and one alert',
   { timeout: 600_000 },
   async () => {
-    await requestScan(svc.app, await addRpmMirror(svc.app, mirror));
-    await svc.drain();
-
-    const kernels = (await svc.app.inject({ url: '/v1/kernels' })).json().items as Array<{
-      id: number;
-      release: string;
-    }>;
+    const kernels = await scanRpmMirror(svc, mirror);
     const k = kernels.find((x) => x.release === built.release);
     const t = kernels.find((x) => x.release === later.release);
     assert.ok(k && t, `both builds ingested: ${JSON.stringify(kernels.map((x) => x.release))}`);
