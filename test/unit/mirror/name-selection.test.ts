@@ -70,7 +70,8 @@ test('by relations: a package built for a concrete kernel, or standing in for on
       depends: [],
       provides: ['linux-modules-6.1.0-56-amd64'],
     }),
-    { role: 'kernel-modules', evidence: 'provides', releases: ['6.1.0-56-amd64'] },
+    // A Provides does not always name the `uname -r` (Proxmox appends -amd64): the paths will tell.
+    { role: 'kernel-modules', evidence: 'provides', releases: [] },
   );
   // Unversioned or virtual kernel names say nothing about a build.
   assert.equal(
