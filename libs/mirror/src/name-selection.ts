@@ -14,8 +14,11 @@ export interface NameSelection {
   releases: string[];
 }
 
-/** A package carrying a kernel of a concrete release: the release starts with a digit. */
-const KERNEL_PACKAGE = /^linux-(image|binary|binary-unsigned|modules|modules-extra)-(\d[^\s]*)$/;
+/**
+ * A package carrying a kernel of a concrete release: a full x.y.z (the virtual `linux-image-2.6` that
+ * kernel images have provided since 2.6 names none).
+ */
+const KERNEL_PACKAGE = /^linux-(image|binary|binary-unsigned|modules|modules-extra)-(\d+\.\d+\.\d+[^\s]*)$/;
 /** Headers of a concrete release, as Proxmox's `proxmox-headers-<rel>` provides `linux-headers-<rel>-amd64`. */
 const KERNEL_HEADERS = /^linux-headers-\d+\.\d+\.\d+[^\s]*$/;
 /**
