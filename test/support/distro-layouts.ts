@@ -14,7 +14,8 @@
  *   config, System.map, symvers.xz; provides kernel-uname-r and kernel-core-uname-r), kernel-modules-core
  *   and kernel-modules (`.ko.xz`, each providing its own -uname-r and requiring kernel-uname-r),
  *   kernel-devel (/usr/src/kernels/<rel>/Module.symvers, kernel-devel-uname-r).
- * - openSUSE: kernel-default (/usr/lib/modules/<rel>/vmlinuz, config, System.map, `.ko.zst`; provides
+ * - openSUSE: kernel-default (/usr/lib/modules/<rel>/vmlinuz, config, System.map, /boot/symvers-<rel>.gz,
+ *   `.ko.zst`; provides
  *   its own name and version; a `kernel-uname-r = <rel>` with two `-` is not a valid rpm EVR) and
  *   kernel-default-extra; rpm-md with filelists.
  * - Proxmox: proxmox-kernel-<rel>-signed (/boot/vmlinuz-<rel>, plain `.ko`; provides
@@ -30,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fixturesDir } from './fixtures.ts';
 import { buildsFixture } from './kernel-builds.ts';
 import { buildDeb, buildRpm, type PackageFiles } from './mirror-server/index.ts';
@@ -67,6 +69,8 @@ export interface LayoutBuild {
   contents: boolean;
   /** The config's MODULE_ALLOW_BTF_MISMATCH. */
   allowBtfMismatch: boolean;
+  /** Symbols in the Module.symvers the layout ships (Module.symvers, symvers.xz), or null when it ships none. */
+  symversSymbols: number | null;
 }
 
 export interface SourceBuild {
@@ -141,6 +145,10 @@ export function relabelVermagic(elf: Buffer, from: string, to: string): Buffer {
   copy.fill(0, at, end);
   copy.write(entry, at, 'latin1');
   return copy;
+}
+
+function symbolCount(src: SourceBuild): number {
+  return src.symvers.toString('utf8').split('\n').filter((l) => l.trim() !== '').length;
 }
 
 type ModuleCompression = 'none' | 'xz' | 'zstd';
@@ -299,6 +307,7 @@ async function buildUbuntu(src: SourceBuild, outDir: string): Promise<LayoutBuil
     packages: [image, modules, extra, headers, meta, oot],
     contents: true,
     allowBtfMismatch: false,
+    symversSymbols: symbolCount(src),
   };
 }
 
@@ -387,6 +396,7 @@ async function buildRhel(src: SourceBuild, outDir: string): Promise<LayoutBuild>
     packages: [core, modulesCore, modules, devel, meta, oot],
     contents: true,
     allowBtfMismatch: true,
+    symversSymbols: symbolCount(src),
   };
 }
 
@@ -404,6 +414,7 @@ async function buildOpenSuse(src: SourceBuild, outDir: string): Promise<LayoutBu
         [`usr/lib/modules/${release}/vmlinuz`]: src.vmlinuz,
         [`usr/lib/modules/${release}/config`]: src.config,
         [`usr/lib/modules/${release}/System.map`]: src.systemMap,
+        [`boot/symvers-${release}.gz`]: gzipSync(src.symvers),
         ...core.files,
       },
     },
@@ -433,6 +444,7 @@ async function buildOpenSuse(src: SourceBuild, outDir: string): Promise<LayoutBu
     packages: [kernel, extra],
     contents: true,
     allowBtfMismatch: true,
+    symversSymbols: symbolCount(src),
   };
 }
 
@@ -520,6 +532,7 @@ async function buildProxmox(src: SourceBuild, outDir: string): Promise<LayoutBui
     packages: [signed, headers, meta, ...old],
     contents: false,
     allowBtfMismatch: true,
+    symversSymbols: symbolCount(src),
   };
 }
 
