@@ -32,6 +32,7 @@ if (tierAt >= 0 && !TIERS.includes(tier)) {
   console.error(`--tier takes one of ${TIERS.join(', ')}`);
   process.exit(2);
 }
+// Without --tier, tierAt is -1: `i !== tierAt + 1` would drop the first filter and run everything.
 const filters = tierAt < 0 ? args : args.filter((_, i) => i !== tierAt && i !== tierAt + 1);
 
 const all = ['libs', 'apps', 'test', 'bench', 'scripts'].flatMap((r) => collect(join(root, r), [])).sort();

@@ -14,6 +14,7 @@ export type { ModuleFacts } from './module-facts.ts';
 export {
   kernelVersionFromBanner,
   kernelVersionFromRelease,
+  distroFromRelease,
   releaseFlavour,
   upstreamVersion,
 } from './release.ts';

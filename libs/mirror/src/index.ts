@@ -14,7 +14,12 @@ export type {
 } from './apt.ts';
 export type { ScanDeps, IndexRetry, ScanWarning, ScanWarningCode } from './scan-common.ts';
 export { checkPatterns, createMatcher, patternList, type PackageMatcher } from './glob.ts';
-export { relationNames, selectByNameAndRelations, type NameSelection } from './name-selection.ts';
+export {
+  relationNames,
+  selectByNameAndRelations,
+  selectRpmByNameAndRelations,
+  type NameSelection,
+} from './name-selection.ts';
 export { scanRpm, rpmConfigKey } from './rpm.ts';
 export type { RpmMirrorConfig, RpmScanState, RpmScanInput, RpmScanResult, RpmIndexInfo } from './rpm.ts';
 export { createDownloader, defaultDownloadDir } from './downloader.ts';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { roleFromSignals, rpmRoleFromName, type FileSignals, type Role } from './classify.ts';
+import { roleFromSignals, type Evidence, type FileSignals, type Role } from './classify.ts';
+import { selectRpmByNameAndRelations } from './name-selection.ts';
 import { createDownloader } from './downloader.ts';
 import {
   MirrorAbortedError,
@@ -231,14 +232,25 @@ export async function scanRpm(
             if (archs ? !archs.has(pkg.arch) : pkg.arch === 'src' || pkg.arch === 'nosrc') return;
             const fileSignals: FileSignals | undefined = signals?.get(pkg.checksum.value);
             const fromFiles = fileSignals ? roleFromSignals(fileSignals) : undefined;
-            const role: Role | undefined = fromFiles ?? rpmRoleFromName(pkg.name);
+            const declared = fromFiles
+              ? undefined
+              : selectRpmByNameAndRelations({ name: pkg.name, requires: pkg.requires, provides: pkg.provides });
+            const role: Role | undefined = fromFiles ?? declared?.role;
             if (!role) return;
             if (pkg.checksum.type !== 'sha256') {
               skippedChecksum++;
               return;
             }
             packages.push(
-              toCandidate(pkg, base, label, role, fromFiles ? 'filelists' : 'name', fileSignals, known),
+              toCandidate(
+                pkg,
+                base,
+                label,
+                role,
+                fromFiles ? 'filelists' : (declared?.evidence ?? 'name'),
+                fileSignals ? [...fileSignals.releases].sort() : (declared?.releases ?? []),
+                known,
+              ),
             );
           }),
       );
@@ -305,8 +317,8 @@ function toCandidate(
   base: string,
   label: string,
   role: Role,
-  evidence: 'filelists' | 'name',
-  signals: FileSignals | undefined,
+  evidence: Evidence,
+  releases: string[],
   known: ReadonlySet<string>,
 ): Candidate {
   if (!/^[0-9a-f]{64}$/.test(pkg.checksum.value))
@@ -342,7 +354,7 @@ function toCandidate(
     sha256: pkg.checksum.value,
     role,
     evidence,
-    releases: signals ? [...signals.releases].sort() : [],
+    releases,
     component: slash < 0 ? undefined : pkg.href.slice(0, slash),
     known: known.has(pkg.checksum.value),
   };

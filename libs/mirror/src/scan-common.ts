@@ -47,6 +47,8 @@ export type ScanWarningCode =
   | 'MATCH_NOTHING'
   /** The patterns matched package names, but none of them is a kernel package. */
   | 'MATCH_NO_KERNEL_PACKAGE'
+  /** No match patterns, the suite lists packages, and none of them is recognised as a kernel package. */
+  | 'NO_KERNEL_PACKAGE'
   /** A component the Release names lists no indexes. */
   | 'COMPONENT_EMPTY'
   /** A Release past its Valid-Until, accepted because the mirror allows expired metadata. */
@@ -70,14 +72,23 @@ export function archiveRoot(url: string): string {
   return parsed.toString();
 }
 
-/** Warnings about patterns that select nothing: a scan that "completes" finding nothing must say why. */
+/** Warnings about a scan that selects nothing: a scan that "completes" finding nothing must say why. */
 export function matchWarnings(
   matcher: PackageMatcher,
   namesMatched: number,
   candidates: number,
   where: string,
 ): ScanWarning[] {
-  if (matcher.patterns.length === 0) return [];
+  if (matcher.patterns.length === 0) {
+    // Nothing recognised in a suite that has packages: a layout we do not know must not pass for "no kernels".
+    if (candidates > 0 || namesMatched === 0) return [];
+    return [
+      {
+        code: 'NO_KERNEL_PACKAGE',
+        message: `${where}: ${namesMatched} package(s) listed, none recognised as a kernel package by its files, name or Depends/Provides`,
+      },
+    ];
+  }
   const out: ScanWarning[] = matcher.unmatched().map((p) => ({
     code: 'MATCH_NOTHING' as const,
     message: `match pattern ${JSON.stringify(p)} matches no package in ${where}`,

@@ -15,8 +15,8 @@ export interface PathClass {
 
 const MODULE = /^\/(?:usr\/)?lib\/modules\/([^/]+)\/.+\.ko(\.xz|\.zst|\.gz)?$/;
 const MODULES_DIR_FILE =
-  /^\/(?:usr\/)?lib\/modules\/([^/]+)\/(vmlinuz|vmlinuz\.unsigned|config|System\.map|symvers\.gz)$/;
-const BOOT_FILE = /^\/boot\/(vmlinuz|vmlinux|config|System\.map|symvers)-(.+?)(\.gz)?$/;
+  /^\/(?:usr\/)?lib\/modules\/([^/]+)\/(vmlinuz|vmlinuz\.unsigned|config|System\.map|symvers\.gz|symvers\.xz)$/;
+const BOOT_FILE = /^\/boot\/(vmlinuz|vmlinux|config|System\.map|symvers)-(.+?)(\.gz|\.xz)?$/;
 const HEADERS_SYMVERS = /^\/usr\/src\/(?:linux-headers-([^/]+)|kernels\/([^/]+))\/Module\.symvers$/;
 
 const SUFFIX_COMPRESSION: Record<string, FileCompression> = { '.xz': 'xz', '.zst': 'zstd', '.gz': 'gzip' };
@@ -30,7 +30,8 @@ const SUFFIX_COMPRESSION: Record<string, FileCompression> = { '.xz': 'xz', '.zst
  * - module: `*.ko`, `*.ko.xz`, `*.ko.zst`, `*.ko.gz` anywhere under `/[usr/]lib/modules/<rel>/`.
  * - config: `/boot/config-<rel>`, `/[usr/]lib/modules/<rel>/config`.
  * - symvers: `/usr/src/linux-headers-<rel>/Module.symvers` (Debian), `/usr/src/kernels/<rel>/Module.symvers`
- *   (Fedora kernel-devel), `/[usr/]lib/modules/<rel>/symvers.gz` and `/boot/symvers-<rel>.gz` (Fedora kernel-core).
+ *   (Fedora kernel-devel), `/[usr/]lib/modules/<rel>/symvers.{gz,xz}` and `/boot/symvers-<rel>.{gz,xz}`
+ *   (Fedora/RHEL kernel-core: gzip in older releases, xz in current ones).
  * - systemmap: `/boot/System.map-<rel>`, `/[usr/]lib/modules/<rel>/System.map`.
  *
  * For Debian headers the release is read from the directory name, which for linux-headers is the
@@ -47,14 +48,18 @@ export function classifyPath(name: string): PathClass | null {
     if (file === 'config') return { kind: 'config', release: m[1]!, compression: 'none' };
     if (file === 'System.map') return { kind: 'systemmap', release: m[1]!, compression: 'none' };
     if (file === 'symvers.gz') return { kind: 'symvers', release: m[1]!, compression: 'gzip' };
+    if (file === 'symvers.xz') return { kind: 'symvers', release: m[1]!, compression: 'xz' };
     return { kind: 'vmlinuz', release: m[1]!, compression: 'none' };
   }
   m = BOOT_FILE.exec(path);
   if (m) {
-    const [, file, release, gz] = m;
+    const [, file, release, suffix] = m;
     if (release === undefined || release.includes('/')) return null;
-    if (file === 'symvers') return gz ? { kind: 'symvers', release, compression: 'gzip' } : null;
-    if (gz) return null;
+    if (file === 'symvers') {
+      if (!suffix) return null;
+      return { kind: 'symvers', release, compression: suffix === '.xz' ? 'xz' : 'gzip' };
+    }
+    if (suffix) return null;
     if (file === 'vmlinuz' || file === 'vmlinux') return { kind: 'vmlinuz', release, compression: 'none' };
     if (file === 'config') return { kind: 'config', release, compression: 'none' };
     return { kind: 'systemmap', release, compression: 'none' };

@@ -6,6 +6,10 @@ import type { ExportedCrc } from '@btfwatch/elf';
 import { readDeb } from './deb.ts';
 import { describeLayers, readKernelImage } from './kernel-image.ts';
 import { decompressModule } from './module.ts';
+import { decompressBuffer } from './compression.ts';
+
+/** A Module.symvers is a few MiB (6.1 amd64: 1.6 MiB); anything near this is not one. */
+const SYMVERS_MAX_BYTES = 256 * 1024 * 1024;
 import type { PickedFile } from './pick.ts';
 import { readRpm } from './rpm.ts';
 
@@ -122,9 +126,17 @@ export async function extractPackageStream(
         break;
       case 'symvers': {
         const raw = await file.read();
-        part(kernels, release).symversText = Buffer.from(
-          file.path.endsWith('.gz') ? gunzipSync(raw) : raw,
-        ).toString('utf8');
+        const text =
+          file.compression === 'gzip'
+            ? gunzipSync(raw)
+            : await decompressBuffer(raw, file.compression, {
+                decoders: { xz: 'native' },
+                maxOutputBytes: SYMVERS_MAX_BYTES,
+                limitName: 'symvers',
+                maxBufferedInput: SYMVERS_MAX_BYTES,
+                what: file.path,
+              });
+        part(kernels, release).symversText = Buffer.from(text).toString('utf8');
         break;
       }
       case 'module': {

@@ -146,6 +146,10 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     dir = join(work, 'downloads');
     debs = await buildKernelDebs(join(work, 'debs'));
     const all = Object.values(debs);
+    const hello = await buildDeb(
+      { name: 'hello', version: '2.10-3', section: 'devel', depends: 'libc6 (>= 2.34)', files: { 'usr/bin/hello': 'hi' } },
+      join(work, 'debs'),
+    );
     mirror = await startMirror({
       apt: {
         suites: {
@@ -158,6 +162,8 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
           plain: { packages: all, acquireByHash: false, packagesCompression: ['none'] },
           // dak's security archive: Components says updates/main, files live under main/.
           security: { packages: all, component: 'main' },
+          nokernel: { packages: [hello] },
+          nokernelnocontents: { packages: [hello], contents: false },
         },
       },
     });
@@ -312,6 +318,20 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     assert.match(r.warnings[0]?.message ?? '', /main\/amd64: no Contents index; packages selected by name/);
     assert.ok(r.packages.every((p) => p.evidence === 'name'));
     assert.equal(r.packages.find((p) => p.name === `acme-modules-${REL}`)?.role, 'out-of-tree-modules');
+  });
+
+  test('a suite with packages but no kernel package says so (NO_KERNEL_PACKAGE), with or without Contents', async () => {
+    for (const suite of ['nokernel', 'nokernelnocontents']) {
+      const r = await scanApt(config(suite), {}, deps());
+      assert.ok(r.changed);
+      assert.deepEqual(r.packages, []);
+      const codes = r.warnings.map((w) => w.code);
+      assert.deepEqual(codes, suite === 'nokernel' ? ['NO_KERNEL_PACKAGE'] : ['FILE_LIST_MISSING', 'NO_KERNEL_PACKAGE']);
+      assert.match(r.warnings.at(-1)?.message ?? '', /1 package\(s\) listed, none recognised as a kernel package/);
+    }
+    // A suite that finds kernel packages has no such warning.
+    const stable = await scanApt(config('stable'), {}, deps());
+    assert.ok(!stable.warnings.some((w) => w.code === 'NO_KERNEL_PACKAGE'));
   });
 
   test('an empty Contents (as on security mirrors) falls back to names too', async () => {

@@ -15,6 +15,10 @@ export interface DebSpec {
   source?: string;
   depends?: string;
   provides?: string;
+  recommends?: string;
+  maintainer?: string;
+  /** `dpkg-deb -Z`: gzip by default; Ubuntu builds its kernel packages with `none` (plain data.tar). */
+  compression?: 'gzip' | 'xz' | 'zstd' | 'none';
   files: PackageFiles;
 }
 
@@ -38,10 +42,11 @@ export async function buildDeb(spec: DebSpec, outDir: string): Promise<string> {
       ...(spec.source ? [`Source: ${spec.source}`] : []),
       `Version: ${spec.version}`,
       `Architecture: ${arch}`,
-      'Maintainer: btfwatch tests <tests@btfwatch.invalid>',
+      `Maintainer: ${spec.maintainer ?? 'btfwatch tests <tests@btfwatch.invalid>'}`,
       `Section: ${spec.section ?? 'kernel'}`,
       'Priority: optional',
       ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
+      ...(spec.recommends ? [`Recommends: ${spec.recommends}`] : []),
       ...(spec.provides ? [`Provides: ${spec.provides}`] : []),
       `Description: btfwatch test package ${spec.name}`,
       ' Built by test/support/mirror-server for loopback mirror tests.',
@@ -51,7 +56,7 @@ export async function buildDeb(spec: DebSpec, outDir: string): Promise<string> {
     await chmod(join(work, 'DEBIAN'), 0o755);
     await mkdir(outDir, { recursive: true });
     const out = join(outDir, `${spec.name}_${spec.version.replace(/^\d+:/, '')}_${arch}.deb`);
-    await run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', work, out]);
+    await run('dpkg-deb', ['--root-owner-group', `-Z${spec.compression ?? 'gzip'}`, '--build', work, out]);
     return out;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -67,6 +72,8 @@ export interface RpmSpec {
   arch?: string;
   requires?: string[];
   provides?: string[];
+  /** rpm's `_binary_payload`, e.g. `w3.zstdio` (Fedora and openSUSE compress payloads with zstd). */
+  payload?: string;
   files: PackageFiles;
 }
 
@@ -76,6 +83,7 @@ export async function buildRpm(spec: RpmSpec, outDir: string): Promise<string> {
   const top = await mkdtemp(join(tmpdir(), 'bwrpm-'));
   try {
     const staged = join(top, 'stage');
+    await mkdir(staged, { recursive: true });
     await stage(staged, spec.files);
     const specText = [
       `Name: ${spec.name}`,
@@ -88,6 +96,7 @@ export async function buildRpm(spec: RpmSpec, outDir: string): Promise<string> {
       'AutoReqProv: no',
       ...(spec.requires ?? []).map((r) => `Requires: ${r}`),
       ...(spec.provides ?? []).map((p) => `Provides: ${p}`),
+      ...(spec.payload ? [`%define _binary_payload ${spec.payload}`] : []),
       '%define __os_install_post %{nil}',
       '%define debug_package %{nil}',
       '%define _build_id_links none',

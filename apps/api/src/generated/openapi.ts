@@ -561,7 +561,8 @@ export interface components {
             mirrorUrl: string;
             /** @enum {string} */
             kind: "apt" | "rpm";
-            distro: string;
+            /** @description The mirror's configured distro (null: told per build) */
+            distro: string | null;
             suite: string;
             /** @description How many of the build's packages this suite lists */
             packages: number;
@@ -771,7 +772,7 @@ export interface components {
             kind: "apt" | "rpm";
             /** Format: uri */
             url: string;
-            /** @description Defaults to debian (apt) or fedora (rpm) */
+            /** @description The distribution of every kernel build found (debian, ubuntu, fedora, rhel, opensuse, proxmox, ...). Omitted: each build's is read from its release string (6.8.0-31-generic: ubuntu, .fc41.: fedora, .el9.: rhel, -default: opensuse, -pve: proxmox, 6.1.0-56-amd64: debian), else debian (apt) or fedora (rpm) */
             distro?: string;
             /** @description apt suites; for rpm, repository sub-paths (default: the URL itself) */
             suites?: string[];
@@ -819,7 +820,7 @@ export interface components {
         ScanWarning: {
             /** @description The suite it is about (absent: the mirror as a whole) */
             suite?: string;
-            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
+            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, NO_KERNEL_PACKAGE (no patterns, the suite lists packages, none recognised as a kernel package), COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
             code: string;
             message: string;
         };
@@ -828,7 +829,8 @@ export interface components {
             /** @enum {string} */
             kind: "apt" | "rpm";
             url: string;
-            distro: string;
+            /** @description null: told per kernel build by its release string */
+            distro: string | null;
             suites: string[];
             components: string[];
             arch: string;
@@ -1644,7 +1646,7 @@ export interface operations {
                     kind: "apt" | "rpm";
                     /** Format: uri */
                     url: string;
-                    /** @description Defaults to debian (apt) or fedora (rpm) */
+                    /** @description The distribution of every kernel build found (debian, ubuntu, fedora, rhel, opensuse, proxmox, ...). Omitted: each build's is read from its release string (6.8.0-31-generic: ubuntu, .fc41.: fedora, .el9.: rhel, -default: opensuse, -pve: proxmox, 6.1.0-56-amd64: debian), else debian (apt) or fedora (rpm) */
                     distro?: string;
                     /** @description apt suites; for rpm, repository sub-paths (default: the URL itself) */
                     suites?: string[];

@@ -67,7 +67,7 @@ export const mirrorHandlers = {
     const mirror = await createMirror(request.server.deps.database.db, {
       kind: input.kind,
       url: input.url.replace(/\/+$/, ''),
-      distro: input.distro ?? (input.kind === 'apt' ? 'debian' : 'fedora'),
+      distro: input.distro ?? null,
       suites: input.suites?.length ? input.suites : input.kind === 'rpm' ? ['.'] : [],
       components: input.components ?? ['main'],
       arch: input.arch ?? (input.kind === 'apt' ? 'amd64' : 'x86_64'),

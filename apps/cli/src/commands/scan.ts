@@ -25,12 +25,15 @@ import { UsageError } from '../usage.ts';
 
 export const SCAN_USAGE = `btfwatch scan --apt URL --suite SUITE [--suite ...] [--arch amd64] [--component main]
              [--match 'linux-image-6.1.0-5[56]-amd64' ...] [--keyring FILE] [--insecure]
-             [--allow-expired] [--distro debian]
-btfwatch scan --rpm URL [--arch x86_64] [--match PATTERN ...] [--keyring FILE] [--insecure] [--distro fedora]
+             [--allow-expired] [--distro NAME]
+btfwatch scan --rpm URL [--arch x86_64] [--match PATTERN ...] [--keyring FILE] [--insecure] [--distro NAME]
   One-shot: scan the mirror, ingest new kernel and module packages, evaluate, and print a summary of what
   this scan ingested, using the configured database (DATABASE_URL, or the embedded one under DATA_DIR).
   --match PATTERN: package names as apt and shells match them (*, ?, [...], [!...]); repeat for a list.
   --keyring FILE: binary (.gpg) or armored (.asc) OpenPGP keys; stored armored with the mirror.
+  --distro NAME: the distribution of every kernel build found (ubuntu, rhel, ...); without it each build's
+  is read from its release string (6.8.0-31-generic: ubuntu, .el9.: rhel, -pve: proxmox), else debian (apt)
+  or fedora (rpm).
   --allow-expired: accept a Release past its Valid-Until (apt's Acquire::Check-Valid-Until=false), for
   snapshot and frozen mirrors.
   A mirror row is reused only when every setting (suites, components, arch, match, distro, keyring,
@@ -207,7 +210,7 @@ export async function scan(argv: string[]): Promise<number> {
       components: values.component ?? ['main'],
       arch: values.arch ?? (kind === 'apt' ? 'amd64' : 'x86_64'),
       match,
-      distro: values.distro ?? (kind === 'apt' ? 'debian' : 'fedora'),
+      distro: values.distro ?? null,
       keyring,
       insecure: values.insecure ?? false,
       allowExpired: values['allow-expired'] ?? false,

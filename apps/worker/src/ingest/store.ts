@@ -169,7 +169,8 @@ async function plan(pkg: IngestPackagePayload, extracted: ExtractedPackage, suit
  */
 export async function storePackage<T = undefined>(
   db: Database,
-  distro: string,
+  /** The distribution a kernel build of this release belongs to. */
+  distroFor: (release: string) => string,
   pkg: IngestPackagePayload,
   extracted: ExtractedPackage,
   inTransaction?: (tx: Executor, kernels: KernelBuild[]) => Promise<T>,
@@ -192,7 +193,7 @@ export async function storePackage<T = undefined>(
       if (!k.hasVmlinuz && k.modules === 0 && !k.fields.config && !k.fields.symversSha256) continue;
       const row = await upsertKernelBuild(
         tx,
-        { distro, release: k.release, version: pkg.version, arch: pkg.arch },
+        { distro: distroFor(k.release), release: k.release, version: pkg.version, arch: pkg.arch },
         k.fields,
       );
       kernelRows.push(row);

@@ -1,4 +1,4 @@
-import { CompatError, coverageGaps } from '@btfwatch/compat';
+import { CompatError, coverageGaps, distroFromRelease } from '@btfwatch/compat';
 import { BtfError } from '@btfwatch/btf';
 import { ElfError } from '@btfwatch/elf';
 import {
@@ -100,7 +100,10 @@ export function ingestPackageProcessor(deps: IngestDeps): Processor<'ingest-pack
       await job.updateProgress({ phase: 'store', modules: extracted.modules.length });
       const stored = await storePackage(
         db,
-        mirror?.distro ?? 'unknown',
+        (release) =>
+          mirror?.distro ??
+          distroFromRelease(release) ??
+          (mirror ? (mirror.kind === 'apt' ? 'debian' : 'fedora') : 'unknown'),
         pkg,
         extracted,
         async (tx, kernels) => {

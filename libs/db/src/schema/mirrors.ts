@@ -14,7 +14,12 @@ export const mirrors = pgTable('mirrors', {
    * empty: every kernel package of the suites.
    */
   match: jsonb('match_patterns').$type<string[]>().notNull().default([]),
-  distro: text('distro').notNull(),
+  /**
+   * The distribution the mirror's kernel builds belong to; null: each build's is read from its release
+   * string (Ubuntu's 6.8.0-31-generic, Fedora's .fc41., RHEL's .el9., openSUSE's -default, Proxmox's -pve),
+   * else debian for apt and fedora for rpm.
+   */
+  distro: text('distro'),
   /** Armored or binary OpenPGP key material, or a path to a keyring file; null means the distro default. */
   keyring: text('keyring'),
   /** Signature checking explicitly disabled for this mirror. */

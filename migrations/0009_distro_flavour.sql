@@ -1,0 +1,1 @@
+ALTER TABLE "mirrors" ALTER COLUMN "distro" DROP NOT NULL;
