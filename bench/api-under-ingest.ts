@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import { Agent, fetch } from 'undici';
 import { fixed, note, option, percentile, printFigures } from './support/figures.ts';
 import {
   BENCH_TOKEN,
@@ -52,14 +52,14 @@ function probe(origin: string, path: () => string): Probe {
     const p = fetch(`${origin}${path()}`, {
       headers: { authorization: `Bearer ${BENCH_TOKEN}` },
       dispatcher: agent,
-    } as RequestInit)
+    })
       .then(async (res) => {
         await res.arrayBuffer();
         if (!res.ok) errors++;
         latencies.push(performance.now() - due);
       })
-      .catch(() => {
-        errors++;
+      .catch((err: unknown) => {
+        if (errors++ === 0) note(`probe ${path()}: ${String(err)}`);
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);
@@ -121,7 +121,9 @@ try {
     await until();
     const seconds = (performance.now() - started) / 1000;
     await Promise.all([h.stop(), c.stop()]);
-    note(`${label}: ${fixed(seconds, 1)} s, ${h.latencies.length} + ${c.latencies.length} requests`);
+    note(
+      `${label}: ${fixed(seconds, 1)} s, ${h.latencies.length} + ${c.latencies.length} answers, ${h.errors} + ${c.errors} errors`,
+    );
     return { h, c, seconds };
   };
   const quiet = await measure('no ingest', () => new Promise((r) => setTimeout(r, baselineSeconds * 1000)));
