@@ -32,7 +32,7 @@ if (tierAt >= 0 && !TIERS.includes(tier)) {
   console.error(`--tier takes one of ${TIERS.join(', ')}`);
   process.exit(2);
 }
-const filters = args.filter((_, i) => i !== tierAt && i !== tierAt + 1);
+const filters = tierAt < 0 ? args : args.filter((_, i) => i !== tierAt && i !== tierAt + 1);
 
 const all = ['libs', 'apps', 'test', 'bench', 'scripts'].flatMap((r) => collect(join(root, r), [])).sort();
 const misplaced = all.filter((f) => !TIERS.some((t) => f.startsWith(`test/${t}/`)));
