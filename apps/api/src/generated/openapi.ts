@@ -819,7 +819,7 @@ export interface components {
         ScanWarning: {
             /** @description The suite it is about (absent: the mirror as a whole) */
             suite?: string;
-            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
+            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, PACKAGE_ENTRY_REJECTED (a Packages entry with an unusable field such as an absurd Size was skipped), INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
             code: string;
             message: string;
         };
