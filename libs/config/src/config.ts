@@ -27,8 +27,6 @@ export interface Config {
   uploadConcurrency: number;
   /** Most milliseconds a client may take to send a whole request (headers and body); 0 = no limit. */
   requestTimeoutMs: number;
-  /** Seconds an anonymously uploaded base BTF is kept unless a scanned kernel has the same; 0 = not kept. */
-  uploadTtlSeconds: number;
   /** Requests per minute per client IP; 0 disables rate limiting. */
   rateLimitPerMinute: number;
   /** Jobs each worker process runs at once per queue. */
@@ -118,7 +116,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     jsonLimitBytes: integer(env, 'BTFWATCH_JSON_LIMIT', 1024 * 1024, 1024, 2 ** 31),
     uploadConcurrency: integer(env, 'BTFWATCH_UPLOAD_CONCURRENCY', 2, 1, 1024),
     requestTimeoutMs: integer(env, 'BTFWATCH_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
-    uploadTtlSeconds: integer(env, 'BTFWATCH_UPLOAD_TTL', 7 * 86400, 0, 365 * 86400),
     rateLimitPerMinute: integer(env, 'BTFWATCH_RATE_LIMIT', 1200, 0, 10_000_000),
     workerConcurrency: integer(env, 'BTFWATCH_WORKER_CONCURRENCY', 2, 1, 64),
     scanIntervalSeconds: integer(env, 'BTFWATCH_SCAN_INTERVAL', 6 * 3600, 0, 365 * 86400),

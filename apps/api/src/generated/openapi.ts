@@ -988,7 +988,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description More than BTFWATCH_RATE_LIMIT requests in a minute from this client (`retry-after` says when to retry) */
+        /** @description More than BTFWATCH_RATE_LIMIT requests in a minute from this client (`RATE_LIMITED`), or, on the upload routes (POST /v1/btf, POST /v1/compat/check), BTFWATCH_UPLOAD_CONCURRENCY uploads already being checked (`UPLOADS_BUSY`, refused before the body is read); `retry-after` says when to retry */
         TooManyRequests: {
             headers: {
                 [name: string]: unknown;
@@ -1033,7 +1033,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Body larger than BTFWATCH_UPLOAD_LIMIT (the message and `details.limitBytes` give the limit) */
+        /** @description Body larger than BTFWATCH_UPLOAD_LIMIT (files) or BTFWATCH_JSON_LIMIT (JSON), or an upload that decompresses past BTFWATCH_UPLOAD_EXPANDED_LIMIT (refused where the decoder stopped); the message names the limit and `details.limitBytes` gives it */
         TooLarge: {
             headers: {
                 [name: string]: unknown;
