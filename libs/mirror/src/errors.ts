@@ -120,12 +120,7 @@ export class MirrorSizeError extends MirrorError {
   ) {
     const limit = options.limit ?? 'listed';
     const atLeast = options.atLeast ?? false;
-    // A short body says how much of it came: "got 2 of 8265372 bytes".
-    const got = atLeast
-      ? `more (stopped after ${actual})`
-      : actual < expected
-        ? `${actual} of ${expected} bytes`
-        : String(actual);
+    const got = atLeast ? `more (stopped after ${actual})` : String(actual);
     const what =
       limit === 'listed'
         ? `listed ${expected} bytes, got ${got}`
