@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '@btfwatch/config';
 import type { DatabaseHandle } from '@btfwatch/db';
-import { startRuntime, type Runtime } from '@btfwatch/cli';
+import { loggerOptions, startRuntime, type Runtime } from '@btfwatch/cli';
 import type { ProcessorDeps } from '@btfwatch/worker';
 import type { JobQueue, Processors } from '@btfwatch/jobs';
 import { REDIS_URL, createTempDatabase, tempDir, uniqueQueuePrefix } from './services.ts';
@@ -33,6 +33,8 @@ export interface TestServiceOptions {
   workers?: boolean;
   processors?: (deps: ProcessorDeps) => Processors;
   now?: () => Date;
+  /** Where the service's log lines go, written as `btfwatch serve` writes them (redaction included). */
+  logStream?: { write(line: string): unknown };
 }
 
 /**
@@ -60,7 +62,7 @@ export async function startTestService(mode: Mode, options: TestServiceOptions =
     runtime = await startRuntime(
       config,
       mode === 'distributed' && !workers ? 'api' : 'serve',
-      pino({ level: config.logLevel }),
+      options.logStream ? pino(loggerOptions(config), options.logStream) : pino({ level: config.logLevel }),
       {
         workers,
         listen: false,

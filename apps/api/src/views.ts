@@ -1,3 +1,4 @@
+import { redactDeep } from '@btfwatch/config';
 import type { Alert, KernelBuild, Mirror, MirrorSuite } from '@btfwatch/db';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -23,8 +24,9 @@ export function kernelView(k: KernelBuild) {
   };
 }
 
+/** A mirror as the API shows it: the credentials in its URL and in its errors replaced by `***`. */
 export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
-  return {
+  return redactDeep({
     id: m.id,
     kind: m.kind,
     url: m.url,
@@ -54,7 +56,7 @@ export function mirrorView(m: Mirror, suites?: MirrorSuite[]) {
         }
       : {}),
     links: { self: `/v1/mirrors/${m.id}`, scan: `/v1/mirrors/${m.id}/scan` },
-  };
+  });
 }
 
 /** The upload an alert is about (alert rule's `details.uploadKernelBuildId`), if it names one. */

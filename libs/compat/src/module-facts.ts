@@ -31,9 +31,23 @@ function nameFromPath(path: string): string {
 }
 
 /** Reads a (decompressed) module ELF; malformed ELF becomes a CompatError naming the file. */
+const ET_REL = 1;
+
 export function readModuleFacts(path: string, elfBytes: Uint8Array): ModuleFacts {
   try {
     const elf = ElfFile.parse(elfBytes);
+    // A module is a relocatable object (ET_REL) with sections; a vmlinux is ET_EXEC, and an ELF header
+    // followed by zeros has none. Neither may pass for a module that "loads with BTF".
+    if (elf.header.type !== ET_REL)
+      throw new CompatError(
+        'COMPAT_NOT_A_MODULE',
+        `${path}: ELF type ${elf.header.type} is not a kernel module (modules are relocatable objects, ET_REL; a vmlinux is ET_EXEC)`,
+      );
+    if (elf.sections.length === 0)
+      throw new CompatError(
+        'COMPAT_NOT_A_MODULE',
+        `${path}: an ELF header without sections is not a kernel module`,
+      );
     const info = readModInfo(elf);
     const btf = elf.sectionDataByName('.BTF');
     const btfBase = elf.sectionDataByName('.BTF.base');

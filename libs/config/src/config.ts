@@ -19,6 +19,14 @@ export interface Config {
   logLevel: LogLevel;
   /** Largest accepted upload (module or base BTF) in bytes. */
   uploadLimitBytes: number;
+  /** Most bytes an upload may decompress to (a module's ELF, a kernel image's vmlinux); a bomb stops here. */
+  uploadExpandedLimitBytes: number;
+  /** Largest JSON request body in bytes (JSON is parsed whole, so its limit is apart from files'). */
+  jsonLimitBytes: number;
+  /** Uploads decoded and checked at once (POST /v1/btf, POST /v1/compat/check); more get 429. */
+  uploadConcurrency: number;
+  /** Most milliseconds a client may take to send a whole request (headers and body); 0 = no limit. */
+  requestTimeoutMs: number;
   /** Requests per minute per client IP; 0 disables rate limiting. */
   rateLimitPerMinute: number;
   /** Jobs each worker process runs at once per queue. */
@@ -98,6 +106,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     readToken: token(env, 'BTFWATCH_READ_TOKEN'),
     logLevel,
     uploadLimitBytes: integer(env, 'BTFWATCH_UPLOAD_LIMIT', 64 * 1024 * 1024, 1024, 2 ** 31),
+    uploadExpandedLimitBytes: integer(
+      env,
+      'BTFWATCH_UPLOAD_EXPANDED_LIMIT',
+      128 * 1024 * 1024,
+      1024,
+      2 ** 31,
+    ),
+    jsonLimitBytes: integer(env, 'BTFWATCH_JSON_LIMIT', 1024 * 1024, 1024, 2 ** 31),
+    uploadConcurrency: integer(env, 'BTFWATCH_UPLOAD_CONCURRENCY', 2, 1, 1024),
+    requestTimeoutMs: integer(env, 'BTFWATCH_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
     rateLimitPerMinute: integer(env, 'BTFWATCH_RATE_LIMIT', 1200, 0, 10_000_000),
     workerConcurrency: integer(env, 'BTFWATCH_WORKER_CONCURRENCY', 2, 1, 64),
     scanIntervalSeconds: integer(env, 'BTFWATCH_SCAN_INTERVAL', 6 * 3600, 0, 365 * 86400),

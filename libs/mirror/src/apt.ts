@@ -8,6 +8,7 @@ import {
   MirrorAbortedError,
   MirrorConfigError,
   MirrorError,
+  MirrorParseError,
   MirrorNotFoundError,
   MirrorSignatureError,
   MirrorStaleError,
@@ -252,6 +253,7 @@ export async function scanApt(
               base,
               component: unit.component,
               known,
+              reject: (w) => warnings.push(w),
             }),
         );
       } catch (err) {
@@ -335,6 +337,8 @@ interface CandidateContext {
   base: string;
   component: string;
   known: ReadonlySet<string>;
+  /** Where an entry that cannot be used (an absurd Size, a bad hash) is reported; the index goes on. */
+  reject: (warning: ScanWarning) => void;
 }
 
 async function readCandidates(
@@ -368,7 +372,14 @@ async function readCandidates(
       evidence = picked.evidence;
       releases = picked.releases;
     }
-    const pkg = toAptPackage(para, label);
+    let pkg;
+    try {
+      pkg = toAptPackage(para, label);
+    } catch (err) {
+      if (!(err instanceof MirrorParseError)) throw err;
+      ctx.reject({ code: 'PACKAGE_ENTRY_REJECTED', message: `${err.message}; entry skipped` });
+      continue;
+    }
     candidates.push({
       name: pkg.name,
       version: pkg.version,

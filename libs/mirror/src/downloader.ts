@@ -1,3 +1,4 @@
+import { redirectRefusal } from './redirect-policy.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   MirrorHttpError,
   MirrorNetworkError,
   MirrorNotFoundError,
+  MirrorRedirectRefusedError,
   MirrorSizeError,
   MirrorTimeoutError,
   MirrorTruncatedError,
@@ -412,7 +414,11 @@ class HttpDownloader implements Downloader {
           if (hop >= this.#maxRedirects) {
             throw new MirrorHttpError(status, { url: current, cause: new Error('too many redirects') });
           }
-          current = new URL(location, current).toString();
+          const next = new URL(location, current).toString();
+          const refusal = redirectRefusal(url, next);
+          // Refused for good: retrying would only be redirected again.
+          if (refusal) throw new MirrorRedirectRefusedError(`${refusal} (HTTP ${status})`, { url: current });
+          current = next;
           continue;
         }
         if (status === 404 || status === 410) {

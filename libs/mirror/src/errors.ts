@@ -9,6 +9,7 @@
 export type MirrorErrorCode =
   | 'MIRROR_HTTP'
   | 'MIRROR_NOT_FOUND'
+  | 'MIRROR_REDIRECT_REFUSED'
   | 'MIRROR_NETWORK'
   | 'MIRROR_TIMEOUT'
   | 'MIRROR_TRUNCATED'
@@ -66,6 +67,12 @@ export class MirrorNotFoundError extends MirrorError {
     super(`HTTP ${status}: not found${options.url ? `: ${options.url}` : ''}`, options);
     this.status = status;
   }
+}
+
+/** A redirect the mirror address policy does not follow (see redirect-policy.ts); permanent. */
+export class MirrorRedirectRefusedError extends MirrorError {
+  readonly code = 'MIRROR_REDIRECT_REFUSED';
+  readonly transient = false;
 }
 
 /** Connection refused or reset, DNS failure, socket closed early without a length to compare against. */

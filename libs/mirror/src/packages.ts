@@ -30,6 +30,9 @@ export async function* readParagraphs(stream: Readable, label: string): AsyncGen
   if (last) yield last;
 }
 
+/** No package is a TiB: a larger Size is a broken or hostile index entry (and overflows the column). */
+const MAX_PACKAGE_BYTES = 2 ** 40;
+
 /** Validate and convert a paragraph; a selected package without a usable field fails the whole index. */
 export function toAptPackage(p: Paragraph, label: string): AptPackage {
   const name = p.get('package');
@@ -45,6 +48,10 @@ export function toAptPackage(p: Paragraph, label: string): AptPackage {
   const sizeText = need('size');
   const sha256 = need('sha256').toLowerCase();
   if (!/^\d+$/.test(sizeText)) throw new MirrorParseError(`${where}: bad Size ${sizeText}`);
+  if (sizeText.length > 15 || Number(sizeText) > MAX_PACKAGE_BYTES)
+    throw new MirrorParseError(
+      `${where}: absurd Size ${sizeText.slice(0, 32)} (more than ${MAX_PACKAGE_BYTES} bytes)`,
+    );
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new MirrorParseError(`${where}: bad SHA256`);
   if (!isRelativePath(filename)) throw new MirrorParseError(`${where}: unsafe Filename ${filename}`);
   const installed = p.get('installed-size');

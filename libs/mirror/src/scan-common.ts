@@ -41,6 +41,8 @@ export type ScanWarningCode =
   | 'FILE_LIST_MISSING'
   /** The config switched the file list off. */
   | 'FILE_LIST_OFF'
+  /** A Packages entry with an unusable field (an absurd Size, a bad hash, an unsafe path): skipped. */
+  | 'PACKAGE_ENTRY_REJECTED'
   /** An index not needed to find kernel builds (the arch:all Packages) cannot be had as listed. */
   | 'INDEX_UNAVAILABLE'
   /** A match pattern matched no package name. */

@@ -157,6 +157,11 @@ export function decompressStream(
   const stages: Array<Readable | Duplex | Writable> = [input];
   if (compression !== 'none') {
     stages.push(new MagicCheck(compression, options.what));
+    // zstd-napi and liblzma decode a write to its end before they look at a limit or yield: small writes
+    // keep both the event loop's pauses and the work wasted on a bomb short.
+    const lzmaNative =
+      (compression === 'xz' || compression === 'lzma') && resolveXz(options.decoders) === 'native';
+    stages.push(new SmallWrites(lzmaNative ? LZMA_NATIVE_WRITE_BYTES : DECODER_WRITE_BYTES));
     stages.push(createDecoder(compression, options));
   }
   stages.push(limiter);
@@ -245,7 +250,7 @@ function createDecoder(compression: Exclude<Compression, 'none'>, options: Decom
   const decoders = options.decoders;
   switch (compression) {
     case 'gzip':
-      return zlib.createGunzip({ chunkSize: 256 * 1024 });
+      return destroyAt(zlib.createGunzip({ chunkSize: 256 * 1024 }), options);
     case 'xz':
     case 'lzma': {
       if (resolveXz(decoders) === 'system') {
@@ -256,20 +261,29 @@ function createDecoder(compression: Exclude<Compression, 'none'>, options: Decom
         return new ChildDecoder('xz', args, options.what);
       }
       const lzma = require('lzma-native') as typeof import('lzma-native');
-      return lzma.createStream(compression === 'xz' ? 'streamDecoder' : 'aloneDecoder', {
+      const decoder = lzma.createStream(compression === 'xz' ? 'streamDecoder' : 'aloneDecoder', {
         memlimit: LZMA_MEMLIMIT,
         flags: compression === 'xz' && !options.trailingAllowed ? lzma.CONCATENATED : 0,
       });
+      return dropOutputPast(decoder as unknown as LzmaStream, options);
     }
     case 'zstd': {
       const which = resolveZstd(decoders);
       if (which === 'system')
         return new ChildDecoder('zstd', ['-dcq', `--long=${ZSTD_WINDOW_LOG_MAX}`], options.what);
       const napi = which === 'native' ? loadZstdNapi() : null;
-      if (napi) return new napi.DecompressStream({ windowLogMax: ZSTD_WINDOW_LOG_MAX });
+      const overflow = () => limitError(options.limitName, options.what, options.maxOutputBytes);
+      // zstd-napi decodes a whole input chunk in one synchronous loop, pushing as it goes whatever the
+      // consumer wants: only a push that throws (its loop catches it and fails the stream) stops a bomb there.
+      if (napi)
+        return stopPushingAt(
+          new napi.DecompressStream({ windowLogMax: ZSTD_WINDOW_LOG_MAX }),
+          options.maxOutputBytes,
+          overflow,
+        );
       if (which === 'native')
         throw new PkgUnsupportedCompressionError('zstd-napi is not loadable here; use decoders.zstd = "js"');
-      return new FzstdDecoder();
+      return new FzstdDecoder(options.maxOutputBytes, overflow);
     }
     case 'bzip2':
       if (resolveBzip2(decoders) === 'system') return new ChildDecoder('bzip2', ['-dcq'], options.what);
@@ -287,6 +301,109 @@ function createDecoder(compression: Exclude<Compression, 'none'>, options: Decom
         options.what,
       );
   }
+}
+
+/**
+ * Makes `decoder` throw from `push` once its output passes `max`: for decoders that push from a
+ * synchronous loop inside `_transform` and turn what it throws into a stream error.
+ */
+function stopPushingAt<T extends Duplex>(decoder: T, max: number, overflow: () => Error): T {
+  let total = 0;
+  const push = decoder.push.bind(decoder);
+  decoder.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk !== null && chunk !== undefined) {
+      total += (chunk as Uint8Array).length;
+      if (total > max) throw overflow();
+    }
+    return push(chunk, encoding);
+  };
+  return decoder;
+}
+
+/**
+ * Fails `decoder` as soon as its output passes the limit, before the limiter downstream sees it: zlib and
+ * liblzma keep decoding a written chunk whatever the consumer wants, so counting only at the end of the
+ * pipeline would let their buffers grow past it. A throw here would escape their native callbacks, hence
+ * destroy.
+ */
+function destroyAt<T extends Duplex>(decoder: T, options: DecompressOptions): T {
+  let total = 0;
+  const push = decoder.push.bind(decoder);
+  decoder.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (decoder.destroyed) return false;
+    if (chunk !== null && chunk !== undefined) {
+      total += (chunk as Uint8Array).length;
+      if (total > options.maxOutputBytes) {
+        decoder.destroy(limitError(options.limitName, options.what, options.maxOutputBytes));
+        return false;
+      }
+    }
+    return push(chunk, encoding);
+  };
+  return decoder;
+}
+
+interface LzmaStream extends Duplex {
+  nativeStream: { bufferHandler: (buf: unknown, ...rest: unknown[]) => void };
+}
+
+/**
+ * lzma-native decodes each written chunk to its end on a thread of its own and queues every output
+ * buffer for the event loop: past the limit its buffers are dropped as they come (so they are never
+ * held) and the stream fails.
+ */
+function dropOutputPast(decoder: LzmaStream, options: DecompressOptions): Duplex {
+  let total = 0;
+  const native = decoder.nativeStream;
+  const handler = native.bufferHandler;
+  native.bufferHandler = (buf: unknown, ...rest: unknown[]) => {
+    if (buf instanceof Uint8Array) {
+      total += buf.length;
+      if (total > options.maxOutputBytes) {
+        if (total - buf.length <= options.maxOutputBytes)
+          setImmediate(() =>
+            decoder.destroy(limitError(options.limitName, options.what, options.maxOutputBytes)),
+          );
+        return;
+      }
+    }
+    handler(buf, ...rest);
+  };
+  return decoder;
+}
+
+/** Most a single write hands a decoder that works a chunk to its end: bounds the work wasted past a limit. */
+const DECODER_WRITE_BYTES = 64 * 1024;
+
+/**
+ * liblzma (through lzma-native) holds a whole write's output before it hands any of it over: at xz's
+ * ratio on zeros (~7000×) a 4 KiB write is at most ~28 MiB.
+ */
+const LZMA_NATIVE_WRITE_BYTES = 4 * 1024;
+
+/** Splits writes into pieces of at most `size` bytes for the decoder after it. */
+class SmallWrites extends Transform {
+  constructor(private readonly size: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    for (let off = 0; off < chunk.length; off += this.size) this.push(chunk.subarray(off, off + this.size));
+    cb();
+  }
+}
+
+/**
+ * Decoders that keep the event loop free while they work: the system tools as child processes where
+ * they are installed (their output waits on our reads, so memory stays bounded and a bomb costs a
+ * killed process), in-process ones otherwise. For input from anyone, such as API uploads.
+ */
+export function isolatedDecoders(): DecoderOptions {
+  return {
+    xz: hasTool('xz') ? 'system' : 'native',
+    zstd: hasTool('zstd') ? 'system' : 'auto',
+    bzip2: 'auto',
+    xzThreads: 1,
+  };
 }
 
 /** Whole-buffer decoders know only "maxOutputBytes"; callers name the limit that applies. */
@@ -499,10 +616,14 @@ class ChildDecoder extends Duplex {
 class FzstdDecoder extends Transform {
   private readonly decoder: { push(chunk: Uint8Array, final?: boolean): unknown };
   private pending: Uint8Array[] = [];
-  constructor() {
+  private total = 0;
+  constructor(max: number, overflow: () => Error) {
     super();
     const fzstd = require('fzstd') as typeof import('fzstd');
+    // fzstd calls back synchronously from push: throwing here stops it mid-input.
     this.decoder = new fzstd.Decompress((data) => {
+      this.total += data.length;
+      if (this.total > max) throw overflow();
       this.pending.push(data);
     });
   }

@@ -32,6 +32,7 @@ export { parseDeb822, deb822Field, type Deb822Paragraph } from './deb822.ts';
 export {
   decompressStream,
   detectCompression,
+  isolatedDecoders,
   type Compression,
   type DecoderOptions,
   type DecompressOptions,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { moduleBuilds, packages, queryRows } from '@btfwatch/db';
 import { eq, sql } from 'drizzle-orm';
@@ -46,6 +46,11 @@ function fullImagePackage(): string {
     encoding: 'utf8',
   });
   return out.trim().split('\n').at(-1)!;
+}
+
+/** The ingest scratch directories under a DATA_DIR's downloads/. */
+function scratchLeft(downloads: string): string[] {
+  return existsSync(downloads) ? readdirSync(downloads).filter((n) => n.startsWith('ingest-')) : [];
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -166,9 +171,12 @@ test(
         'no partial rows',
       );
 
+      // The replacement runs on the dead worker's DATA_DIR, as a restarted container would.
+      const downloads = join(work.path, 'a', 'downloads');
+      assert.ok(scratchLeft(downloads).length > 0, 'the killed ingest left its scratch behind');
       second = await startCliService(
         'worker',
-        workerEnv(svc, join(work.path, 'b'), { BTFWATCH_JOB_LOCK_MS: '4000' }),
+        workerEnv(svc, join(work.path, 'a'), { BTFWATCH_JOB_LOCK_MS: '4000' }),
       );
       const done = await until(
         'the retried ingest',
@@ -185,6 +193,7 @@ test(
       );
       const [after] = await db.select().from(packages).where(eq(packages.sha256, sha));
       assert.equal(after?.status, 'ingested');
+      assert.deepEqual(scratchLeft(downloads), [], 'swept at start, and the retried job removed its own');
     } finally {
       first?.child.kill('SIGKILL');
       await second?.stop();
@@ -236,6 +245,8 @@ test(
       });
       serve.child.kill('SIGKILL');
       await new Promise((r) => serve!.child.once('exit', r));
+      const downloads = join(env.DATA_DIR, 'downloads');
+      assert.ok(scratchLeft(downloads).length > 0, 'the killed ingest left its scratch behind');
 
       serve = await startCliService('serve', env);
       const restarted = serve.url;
@@ -255,6 +266,7 @@ test(
       assert.equal(job.state, 'completed');
       assert.equal(job.attempts, 2, 'the killed attempt counted, the second completed');
       assert.equal(job.result?.modules, 4023);
+      assert.deepEqual(scratchLeft(downloads), [], 'swept at start, and the retried job removed its own');
       const kernels = (await (await fetch(`${restarted}/v1/kernels`)).json()) as {
         items: Array<{ release: string; nrTypes: number }>;
       };

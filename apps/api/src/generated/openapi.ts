@@ -820,7 +820,7 @@ export interface components {
         ScanWarning: {
             /** @description The suite it is about (absent: the mirror as a whole) */
             suite?: string;
-            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, NO_KERNEL_PACKAGE (no patterns, the suite lists packages, none recognised as a kernel package), COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
+            /** @description FILE_LIST_UNAVAILABLE (Contents or filelists listed but not to be had as listed: packages were selected by name and Packages Depends/Provides), FILE_LIST_EMPTY, FILE_LIST_MISSING, FILE_LIST_OFF, PACKAGE_ENTRY_REJECTED (a Packages entry with an unusable field such as an absurd Size was skipped), INDEX_UNAVAILABLE (the arch:all Packages, which holds no kernel build, could not be had: its packages were left out), MATCH_NOTHING (a pattern matched no package), MATCH_NO_KERNEL_PACKAGE, NO_KERNEL_PACKAGE (no patterns, the suite lists packages, none recognised as a kernel package), COMPONENT_EMPTY, RELEASE_EXPIRED (accepted because allowExpired is set), CHECKSUM_TYPE */
             code: string;
             message: string;
         };
@@ -990,7 +990,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description More than BTFWATCH_RATE_LIMIT requests in a minute from this client (`retry-after` says when to retry) */
+        /** @description More than BTFWATCH_RATE_LIMIT requests in a minute from this client (`RATE_LIMITED`), or, on the upload routes (POST /v1/btf, POST /v1/compat/check), BTFWATCH_UPLOAD_CONCURRENCY uploads already being checked (`UPLOADS_BUSY`, refused before the body is read); `retry-after` says when to retry */
         TooManyRequests: {
             headers: {
                 [name: string]: unknown;
@@ -1035,7 +1035,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Body larger than BTFWATCH_UPLOAD_LIMIT (the message and `details.limitBytes` give the limit) */
+        /** @description Body larger than BTFWATCH_UPLOAD_LIMIT (files) or BTFWATCH_JSON_LIMIT (JSON), or an upload that decompresses past BTFWATCH_UPLOAD_EXPANDED_LIMIT (refused where the decoder stopped); the message names the limit and `details.limitBytes` gives it */
         TooLarge: {
             headers: {
                 [name: string]: unknown;

@@ -1,7 +1,9 @@
 import { Btf, BtfError, readBtfFromFile } from '@btfwatch/btf';
 import { hasBlob, kernelsByBaseBtf, prepareBlob, putBlobs, type Database } from '@btfwatch/db';
 import { PkgError, readKernelImage } from '@btfwatch/pkg';
-import { badRequest } from '../errors.ts';
+import { badRequest, expandsTooFar } from '../errors.ts';
+import { uploadDecoding } from '../upload-decoding.ts';
+import type { Config } from '@btfwatch/config';
 import type { Handlers } from './types.ts';
 
 /** Blob kind of a vmlinux .BTF, whether a scanned kernel's or uploaded (the worker stores kernels' the same way). */
@@ -23,14 +25,16 @@ const notBtfContainer = (detail: string) =>
   );
 
 /** The vmlinux .BTF in an upload: raw BTF as is, anything else read as a kernel image of any layout. */
-async function uploadedBase(body: Buffer): Promise<{ btf: Uint8Array; source: Source }> {
+async function uploadedBase(body: Buffer, config: Config): Promise<{ btf: Uint8Array; source: Source }> {
   let bytes: Uint8Array = body;
   let source: Source = 'raw';
   if (!isRawBtf(body)) {
     let image;
     try {
-      image = await readKernelImage(body);
+      image = await readKernelImage(body, uploadDecoding(config));
     } catch (err) {
+      if (err instanceof PkgError && err.code === 'PKG_LIMIT_EXCEEDED')
+        throw expandsTooFar(config.uploadExpandedLimitBytes, err.message);
       if (err instanceof PkgError) throw notBtfContainer(err.message);
       throw err;
     }
@@ -60,7 +64,7 @@ export const btfHandlers = {
         'EMPTY_UPLOAD',
         'send the base BTF as the request body (Content-Type: application/octet-stream)',
       );
-    const { btf: bytes, source } = await uploadedBase(body);
+    const { btf: bytes, source } = await uploadedBase(body, request.server.deps.config);
     let parsed: Btf;
     try {
       parsed = Btf.parse(bytes);

@@ -27,7 +27,8 @@ import {
 import { PkgError, compressedModuleSuffix, decompressModule } from '@btfwatch/pkg';
 import { resolveKernel, settleBuildBases } from '@btfwatch/evaluate';
 import { ifNoneMatch, type CachedResponse } from '../services/compat-cache.ts';
-import { ApiError, badRequest, notFound } from '../errors.ts';
+import { ApiError, badRequest, expandsTooFar, notFound } from '../errors.ts';
+import { uploadDecoding } from '../upload-decoding.ts';
 import { cursorValue, kernelView, nextCursor } from '../views.ts';
 import { isBaseBtfKnown } from './btf.ts';
 import type { Handlers, OperationRequest } from './types.ts';
@@ -243,9 +244,11 @@ export const compatHandlers = {
     const fileName = q.name ?? `upload${suffix}`;
     let facts;
     try {
-      const elf = await decompressModule(`upload${suffix}`, body);
+      const elf = await decompressModule(`upload${suffix}`, body, uploadDecoding(request.server.deps.config));
       facts = readModuleFacts(fileName, elf);
     } catch (err) {
+      if (err instanceof PkgError && err.code === 'PKG_LIMIT_EXCEEDED')
+        throw expandsTooFar(request.server.deps.config.uploadExpandedLimitBytes, err.message);
       if (err instanceof PkgError || err instanceof CompatError)
         throw badRequest('INVALID_MODULE', `not a kernel module: ${err.message}`);
       throw err;

@@ -28,6 +28,22 @@ export function routeHandlers(): Handlers {
   };
 }
 
+/** The media types each operation's request body may be sent in (none: the operation takes no body). */
+function operationMediaTypes(spec: Record<string, unknown>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const item of Object.values(spec.paths as Record<string, Record<string, unknown>>))
+    for (const op of Object.values(item) as Array<{
+      operationId?: string;
+      requestBody?: { content?: object };
+    }>)
+      if (op.operationId && op.requestBody?.content)
+        out.set(
+          op.operationId,
+          Object.keys(op.requestBody.content).map((t) => t.toLowerCase()),
+        );
+  return out;
+}
+
 /** Each operation's security requirements: its own, else the document's. */
 function operationSecurity(spec: Record<string, unknown>): Map<string, SecurityRequirement[]> {
   const global = (spec.security ?? []) as SecurityRequirement[];
@@ -42,6 +58,7 @@ function operationSecurity(spec: Record<string, unknown>): Map<string, SecurityR
 export async function routes(app: FastifyInstance, options: { specification: Record<string, unknown> }) {
   const handlers = routeHandlers();
   const security = operationSecurity(options.specification);
+  const mediaTypes = operationMediaTypes(options.specification);
   await app.register(openapiGlue, {
     specification: options.specification,
     operationResolver: (operationId: string) => {
@@ -51,7 +68,8 @@ export async function routes(app: FastifyInstance, options: { specification: Rec
       // Security is ours (not the glue's preHandler), so it runs first: see securityHook.
       const preParsing = securityHook(app.deps.config, security.get(operationId) ?? []);
       // Glue spreads these over the route it builds; its type wants a whole RouteOptions (method, url too).
-      return { handler, ...(preParsing ? { preParsing } : {}) } as never;
+      const config = { operationId, bodyMediaTypes: mediaTypes.get(operationId) ?? [] };
+      return { handler, config, ...(preParsing ? { preParsing } : {}) } as never;
     },
   });
 }

@@ -1,13 +1,15 @@
+import { redactDeep } from '@btfwatch/config';
 import type { JobInfo } from '@btfwatch/jobs';
 import { notFound } from '../errors.ts';
 import type { Handlers } from './types.ts';
 
+/** A job as readers see it: mirror credentials in its data, error and warnings replaced by `***`. */
 export function jobView(job: JobInfo) {
-  return {
+  return redactDeep({
     ...job,
     createdAt: job.createdAt.toISOString(),
     finishedAt: job.finishedAt ? job.finishedAt.toISOString() : null,
-  };
+  });
 }
 
 export const jobHandlers = {

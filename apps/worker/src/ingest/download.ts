@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DownloadedFile, Downloader, ExpectedFile } from '@btfwatch/mirror';
+import { scratchPrefix } from './scratch.ts';
 
 export interface DownloadProgress {
   /** Bytes received (and written) so far. */
@@ -29,7 +30,7 @@ export async function downloadAndRead<T>(
   onProgress: (p: DownloadProgress) => void | Promise<void>,
   intervalMs = 250,
 ): Promise<{ file: ScratchDownload; value: T }> {
-  const dir = await mkdtemp(join(scratchDir, 'ingest-'));
+  const dir = await mkdtemp(join(scratchDir, scratchPrefix()));
   const remove = () => rm(dir, { recursive: true, force: true });
   let last = -1;
   let stopped = false;

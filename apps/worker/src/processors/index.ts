@@ -11,6 +11,7 @@ import { deliverWebhookProcessor } from '../webhooks/deliveries.ts';
 import { evaluateKernelProcessor } from './evaluate-kernel.ts';
 import { ingestPackageProcessor } from './ingest-package.ts';
 import { scanMirrorProcessor } from './scan-mirror.ts';
+import { sweepScratch } from '../ingest/scratch.ts';
 
 /** What processors need; `now` is injectable so schedules can be tested with a controllable clock. */
 export interface ProcessorDeps {
@@ -44,6 +45,9 @@ export function buildProcessors(deps: ProcessorDeps): Processors {
 export function buildProcessorSet(deps: ProcessorDeps): BuiltProcessors {
   const scratchDir = join(deps.config.dataDir, 'downloads');
   mkdirSync(scratchDir, { recursive: true });
+  const swept = sweepScratch(scratchDir);
+  if (swept.length > 0)
+    deps.logger.info({ scratchDir, removed: swept }, 'removed scratch left by killed ingests');
   const downloader = createDownloader({ perHostConcurrency: 4, dir: scratchDir });
   const io = { ...deps, downloader, scratchDir };
   return {
