@@ -6,10 +6,15 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAYOUTS, buildLayout, readSourceBuild, type Layout } from './distro-layouts.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { modules: { type: 'string' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { modules: { type: 'string' } },
+});
 const [out, ...wanted] = positionals;
 if (!out) {
-  process.stderr.write('usage: distro-layouts-cli.ts OUT_DIR [--modules fs,lib] [ubuntu|rhel|opensuse|proxmox ...]\n');
+  process.stderr.write(
+    'usage: distro-layouts-cli.ts OUT_DIR [--modules fs,lib] [ubuntu|rhel|opensuse|proxmox ...]\n',
+  );
   process.exit(2);
 }
 const layouts = (wanted.length ? wanted : LAYOUTS) as Layout[];
@@ -20,5 +25,7 @@ for (const layout of layouts) {
   mkdirSync(dir, { recursive: true });
   const built = await buildLayout(layout, src, dir);
   writeFileSync(join(dir, 'layout.json'), `${JSON.stringify(built, null, 2)}\n`);
-  process.stdout.write(`${layout}: ${built.packages.length} packages, ${built.modulePaths.length} modules, release ${built.release}\n`);
+  process.stdout.write(
+    `${layout}: ${built.packages.length} packages, ${built.modulePaths.length} modules, release ${built.release}\n`,
+  );
 }

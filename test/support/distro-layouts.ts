@@ -127,7 +127,9 @@ export function readSourceBuild(moduleDirs?: readonly string[]): SourceBuild {
 
 /** sha256 of the build's vmlinux .BTF, as test/fixtures/pkg/regenerate-builds.sh extracted it. */
 export function sourceBaseBtfSha256(): string {
-  return createHash('sha256').update(buildsFixture(`${SOURCE_RELEASE}/vmlinux.btf.xz`)).digest('hex');
+  return createHash('sha256')
+    .update(buildsFixture(`${SOURCE_RELEASE}/vmlinux.btf.xz`))
+    .digest('hex');
 }
 
 /**
@@ -148,7 +150,10 @@ export function relabelVermagic(elf: Buffer, from: string, to: string): Buffer {
 }
 
 function symbolCount(src: SourceBuild): number {
-  return src.symvers.toString('utf8').split('\n').filter((l) => l.trim() !== '').length;
+  return src.symvers
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
 }
 
 type ModuleCompression = 'none' | 'xz' | 'zstd';
@@ -226,8 +231,10 @@ async function buildUbuntu(src: SourceBuild, outDir: string): Promise<LayoutBuil
       ...common,
       name: `linux-image-unsigned-${release}`,
       depends: `kmod, linux-base (>= 4.5ubuntu1~16.04.1), linux-modules-${release}`,
-      recommends: 'grub-pc | grub-efi-amd64 | grub-efi-ia32 | grub | lilo, initramfs-tools | linux-initramfs-tool',
-      provides: 'linux-image, fuse-module, kvm-api-4, redhat-cluster-modules, ivtv-modules, virtualbox-guest-modules',
+      recommends:
+        'grub-pc | grub-efi-amd64 | grub-efi-ia32 | grub | lilo, initramfs-tools | linux-initramfs-tool',
+      provides:
+        'linux-image, fuse-module, kvm-api-4, redhat-cluster-modules, ivtv-modules, virtualbox-guest-modules',
       files: { [`boot/vmlinuz-${release}`]: src.vmlinuz },
     },
     outDir,
@@ -259,7 +266,8 @@ async function buildUbuntu(src: SourceBuild, outDir: string): Promise<LayoutBuil
     {
       ...common,
       name: `linux-headers-${release}`,
-      depends: 'linux-headers-6.1.0-56, libc6 (>= 2.34), libelf1 (>= 0.144), libssl3 (>= 3.0.0~~alpha1), zlib1g (>= 1:1.2.3.3)',
+      depends:
+        'linux-headers-6.1.0-56, libc6 (>= 2.34), libelf1 (>= 0.144), libssl3 (>= 3.0.0~~alpha1), zlib1g (>= 1:1.2.3.3)',
       files: { [`usr/src/linux-headers-${release}/Module.symvers`]: src.symvers },
     },
     outDir,
@@ -282,7 +290,12 @@ async function buildUbuntu(src: SourceBuild, outDir: string): Promise<LayoutBuil
       section: 'misc',
       depends: `linux-image-${release} | linux-image-unsigned-${release}`,
       compression: 'none',
-      files: { [`lib/modules/${release}/updates/dkms/acme_crc.ko.zst`]: compress(outOfTreeModule(src, release), 'zstd') },
+      files: {
+        [`lib/modules/${release}/updates/dkms/acme_crc.ko.zst`]: compress(
+          outOfTreeModule(src, release),
+          'zstd',
+        ),
+      },
     },
     outDir,
   );
@@ -296,7 +309,10 @@ async function buildUbuntu(src: SourceBuild, outDir: string): Promise<LayoutBuil
     flavour: 'generic',
     baseBtfSha256: sourceBaseBtfSha256(),
     modulePaths: [...core.paths, ...rest.paths].sort(),
-    outOfTree: { name: 'acme-crc-modules', modulePath: `/lib/modules/${release}/updates/dkms/acme_crc.ko.zst` },
+    outOfTree: {
+      name: 'acme-crc-modules',
+      modulePath: `/lib/modules/${release}/updates/dkms/acme_crc.ko.zst`,
+    },
     kernelPackages: [
       `linux-image-unsigned-${release}`,
       `linux-modules-${release}`,
@@ -392,7 +408,14 @@ async function buildRhel(src: SourceBuild, outDir: string): Promise<LayoutBuild>
     baseBtfSha256: sourceBaseBtfSha256(),
     modulePaths: [...coreModules.paths, ...rest.paths].sort(),
     outOfTree: { name: 'acme-crc', modulePath: `/${ootPath}` },
-    kernelPackages: ['acme-crc', 'kernel', 'kernel-core', 'kernel-devel', 'kernel-modules', 'kernel-modules-core'],
+    kernelPackages: [
+      'acme-crc',
+      'kernel',
+      'kernel-core',
+      'kernel-devel',
+      'kernel-modules',
+      'kernel-modules-core',
+    ],
     packages: [core, modulesCore, modules, devel, meta, oot],
     contents: true,
     allowBtfMismatch: true,
@@ -528,7 +551,11 @@ async function buildProxmox(src: SourceBuild, outDir: string): Promise<LayoutBui
     flavour: 'pve',
     baseBtfSha256: sourceBaseBtfSha256(),
     modulePaths: mods.paths.sort(),
-    kernelPackages: [`proxmox-kernel-${release}-signed`, `proxmox-headers-${release}`, `pve-kernel-${oldRelease}`].sort(),
+    kernelPackages: [
+      `proxmox-kernel-${release}-signed`,
+      `proxmox-headers-${release}`,
+      `pve-kernel-${oldRelease}`,
+    ].sort(),
     packages: [signed, headers, meta, ...old],
     contents: false,
     allowBtfMismatch: true,

@@ -7,19 +7,44 @@ import { kernelBtfFeatures, type KernelBtfFeatures } from '@btfwatch/btf';
  * debug). A plain Fedora/RHEL release (6.11.4-301.fc41.x86_64) has none.
  */
 export function releaseFlavour(release: string): string | null {
-  const rpmStyle = /^\d+\.\d+(?:\.\d+)?-[0-9][^+]*\.(?:x86_64|aarch64|ppc64le|s390x|i686)(?:\+([a-z0-9_-]+))?$/.exec(release);
+  const rpmStyle =
+    /^\d+\.\d+(?:\.\d+)?-[0-9][^+]*\.(?:x86_64|aarch64|ppc64le|s390x|i686)(?:\+([a-z0-9_-]+))?$/.exec(
+      release,
+    );
   if (rpmStyle) return rpmStyle[1] ?? null;
-  const m = /^\d+\.\d+(?:\.\d+)?(?:-\d+(?:\.\d+)*)?(?:\+[a-z0-9.]+)?-((?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]*)$/.exec(release);
+  const m =
+    /^\d+\.\d+(?:\.\d+)?(?:-\d+(?:\.\d+)*)?(?:\+[a-z0-9.]+)?-((?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]*)$/.exec(
+      release,
+    );
   return m ? m[1]! : null;
 }
 
 /** Ubuntu's kernel flavours (linux, linux-aws, linux-azure, … source packages): `<x.y>.0-<abi>-<flavour>`. */
 const UBUNTU_FLAVOURS = new Set([
-  'generic', 'generic-64k', 'generic-lpae', 'lowlatency', 'lowlatency-64k', 'aws', 'azure', 'azure-fde', 'gcp',
-  'gke', 'gkeop', 'oracle', 'kvm', 'ibm', 'nvidia', 'nvidia-64k', 'raspi', 'realtime', 'oem', 'intel-iotg',
+  'generic',
+  'generic-64k',
+  'generic-lpae',
+  'lowlatency',
+  'lowlatency-64k',
+  'aws',
+  'azure',
+  'azure-fde',
+  'gcp',
+  'gke',
+  'gkeop',
+  'oracle',
+  'kvm',
+  'ibm',
+  'nvidia',
+  'nvidia-64k',
+  'raspi',
+  'realtime',
+  'oem',
+  'intel-iotg',
 ]);
 /** Debian's flavours end in the architecture (amd64, cloud-amd64, rt-arm64, 686-pae, armmp-lpae, …). */
-const DEBIAN_FLAVOUR = /(?:^|-)(?:amd64|arm64|i386|686|686-pae|armmp|armmp-lpae|marvell|rpi|s390x|powerpc64le|powerpc64|riscv64|loong64|mips64r2el|octeon|4kc-malta|5kc-malta|loongson-3|m68k|alpha-generic|parisc|sparc64)$/;
+const DEBIAN_FLAVOUR =
+  /(?:^|-)(?:amd64|arm64|i386|686|686-pae|armmp|armmp-lpae|marvell|rpi|s390x|powerpc64le|powerpc64|riscv64|loong64|mips64r2el|octeon|4kc-malta|5kc-malta|loongson-3|m68k|alpha-generic|parisc|sparc64)$/;
 
 /**
  * The distribution a kernel build's release string names, where its shape tells (null otherwise): what a
@@ -36,7 +61,10 @@ export function distroFromRelease(release: string): string | null {
   if (flavour === 'pve') return 'proxmox';
   if (/^\d+\.\d+\.\d+-\d+-/.test(release) && DEBIAN_FLAVOUR.test(flavour)) return 'debian';
   if (/^\d+\.\d+\.0-\d+-/.test(release) && UBUNTU_FLAVOURS.has(flavour)) return 'ubuntu';
-  if (/^\d+\.\d+\.\d+-\d+(?:\.\d+)*-/.test(release) && ['default', 'rt', '64kb', 'kvmsmall', 'azure', 'lpae', 'zfcpdump'].includes(flavour))
+  if (
+    /^\d+\.\d+\.\d+-\d+(?:\.\d+)*-/.test(release) &&
+    ['default', 'rt', '64kb', 'kvmsmall', 'azure', 'lpae', 'zfcpdump'].includes(flavour)
+  )
     return 'opensuse';
   return null;
 }

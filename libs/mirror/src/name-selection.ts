@@ -102,7 +102,8 @@ export function selectByNameAndRelations(pkg: {
  * `kernel-uname-r` and `kernel-core-uname-r`, kernel-modules(-core|-extra) `kernel-modules…-uname-r`,
  * kernel-devel `kernel-devel-uname-r`; a kmod package built for one kernel requires `kernel-uname-r = <rel>`.
  */
-const UNAME_R = /^(kernel(?:-core)?|kernel-modules(?:-core|-extra|-internal)?|kernel-devel)-uname-r\s*=\s*(\S+)$/;
+const UNAME_R =
+  /^(kernel(?:-core)?|kernel-modules(?:-core|-extra|-internal)?|kernel-devel)-uname-r\s*=\s*(\S+)$/;
 const REQUIRES_UNAME_R = /^kernel(?:-core|-modules(?:-core)?)?-uname-r\s*=\s*(\S+)$/;
 
 export function selectRpmByNameAndRelations(pkg: {

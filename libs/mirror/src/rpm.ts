@@ -234,7 +234,11 @@ export async function scanRpm(
             const fromFiles = fileSignals ? roleFromSignals(fileSignals) : undefined;
             const declared = fromFiles
               ? undefined
-              : selectRpmByNameAndRelations({ name: pkg.name, requires: pkg.requires, provides: pkg.provides });
+              : selectRpmByNameAndRelations({
+                  name: pkg.name,
+                  requires: pkg.requires,
+                  provides: pkg.provides,
+                });
             const role: Role | undefined = fromFiles ?? declared?.role;
             if (!role) return;
             if (pkg.checksum.type !== 'sha256') {

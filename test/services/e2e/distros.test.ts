@@ -82,94 +82,109 @@ async function addMirror(
 
 for (const mode of MODES) {
   const how = mode === 'embedded' ? 'distro given' : 'distro told by the release string';
-  test(`${mode} (${how}): every distribution layout scanned, ingested and judged on its own kernel`, { timeout: 900_000 }, async () => {
-    const mirrors = new Map<string, MirrorHandle>();
-    let svc: TestService | undefined;
-    try {
-      for (const [layout, b] of builds) mirrors.set(layout, await serve(b));
-      svc = await startTestService(mode);
-      const get = async (url: string) => {
-        const res = await svc!.app.inject({ url });
-        assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
-        return res.json();
-      };
-      const jobs = new Map<string, string>();
-      for (const [layout, b] of builds) {
-        const distro = mode === 'embedded' ? b.distro : undefined;
-        jobs.set(layout, await requestScan(svc.app, await addMirror(svc, b, mirrors.get(layout)!, distro)));
-      }
-      await svc.drain();
-
-      const kernels = (await get('/v1/kernels?limit=100')).items as Kernel[];
-      for (const [layout, b] of builds) {
-        const job = await get(`/v1/jobs/${jobs.get(layout)}`);
-        assert.equal(job.state, 'completed', `${layout}: ${JSON.stringify(job)}`);
-        const warnings = (job.result.warnings as Array<{ code: string }>).map((w) => w.code);
-        if (!b.contents) assert.deepEqual(warnings, ['FILE_LIST_MISSING'], `${layout}: ${JSON.stringify(job.result)}`);
-        else assert.deepEqual(warnings, [], `${layout}: ${JSON.stringify(job.result.warnings)}`);
-        // Every kernel package, and no meta package (linux-image-generic, kernel, proxmox-kernel-6.1) with nothing in it.
-        const expected = b.kernelPackages.length + (layout === 'proxmox' ? PVE_OLD.versions.length - 1 : 0);
-        assert.equal(job.result.packagesFound, expected, `${layout}: ${JSON.stringify(job.result)}`);
-
-        const mine = kernels.filter((k) => k.distro === b.distro && k.release === b.release);
-        assert.deepEqual(mine.map((k) => k.version), b.versions, `${layout}: ${JSON.stringify(kernels)}`);
-        const k = mine[0]!;
-        assert.equal(k.baseBtfSha256, b.baseBtfSha256, `${layout}: base BTF hash`);
-        assert.equal(k.flavour, b.flavour, `${layout}: flavour`);
-        assert.equal(k.config?.MODULE_ALLOW_BTF_MISMATCH, b.allowBtfMismatch, `${layout}: config read`);
-        if (b.symversSymbols !== null) assert.equal(k.exportedSymbols, b.symversSymbols, `${layout}: CRCs read`);
-
-        // Every in-tree module of the build, whichever package and compression it ships in, identical.
-        const verdicts = (await get(`/v1/compat?kernel=${k.id}&limit=1000`)).items as Verdict[];
-        const inTree = verdicts.filter((v) => v.module.kernelBuildId === k.id);
-        assert.deepEqual(inTree.map((v) => v.module.path).sort(), b.modulePaths, `${layout}: modules`);
-        for (const v of inTree) {
-          assert.equal(v.btf, 'identical', `${layout} ${v.module.path}`);
-          assert.equal(v.load, 'loads-with-btf', `${layout} ${v.module.path}`);
+  test(
+    `${mode} (${how}): every distribution layout scanned, ingested and judged on its own kernel`,
+    { timeout: 900_000 },
+    async () => {
+      const mirrors = new Map<string, MirrorHandle>();
+      let svc: TestService | undefined;
+      try {
+        for (const [layout, b] of builds) mirrors.set(layout, await serve(b));
+        svc = await startTestService(mode);
+        const get = async (url: string) => {
+          const res = await svc!.app.inject({ url });
+          assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+          return res.json();
+        };
+        const jobs = new Map<string, string>();
+        for (const [layout, b] of builds) {
+          const distro = mode === 'embedded' ? b.distro : undefined;
+          jobs.set(layout, await requestScan(svc.app, await addMirror(svc, b, mirrors.get(layout)!, distro)));
         }
-        if (b.outOfTree) {
-          const oot = (await get(`/v1/compat?kernel=${k.id}&package=${b.outOfTree.name}`)).items as Verdict[];
+        await svc.drain();
+
+        const kernels = (await get('/v1/kernels?limit=100')).items as Kernel[];
+        for (const [layout, b] of builds) {
+          const job = await get(`/v1/jobs/${jobs.get(layout)}`);
+          assert.equal(job.state, 'completed', `${layout}: ${JSON.stringify(job)}`);
+          const warnings = (job.result.warnings as Array<{ code: string }>).map((w) => w.code);
+          if (!b.contents)
+            assert.deepEqual(warnings, ['FILE_LIST_MISSING'], `${layout}: ${JSON.stringify(job.result)}`);
+          else assert.deepEqual(warnings, [], `${layout}: ${JSON.stringify(job.result.warnings)}`);
+          // Every kernel package, and no meta package (linux-image-generic, kernel, proxmox-kernel-6.1) with nothing in it.
+          const expected = b.kernelPackages.length + (layout === 'proxmox' ? PVE_OLD.versions.length - 1 : 0);
+          assert.equal(job.result.packagesFound, expected, `${layout}: ${JSON.stringify(job.result)}`);
+
+          const mine = kernels.filter((k) => k.distro === b.distro && k.release === b.release);
           assert.deepEqual(
-            oot.map((v) => [v.module.path, v.module.kernelBuildId, v.btf, v.evidence.buildBase?.sha256]),
-            [[b.outOfTree.modulePath, null, 'identical', b.baseBtfSha256]],
-            `${layout}: out-of-tree package tied to its kernel by its dependency`,
+            mine.map((k) => k.version),
+            b.versions,
+            `${layout}: ${JSON.stringify(kernels)}`,
           );
+          const k = mine[0]!;
+          assert.equal(k.baseBtfSha256, b.baseBtfSha256, `${layout}: base BTF hash`);
+          assert.equal(k.flavour, b.flavour, `${layout}: flavour`);
+          assert.equal(k.config?.MODULE_ALLOW_BTF_MISMATCH, b.allowBtfMismatch, `${layout}: config read`);
+          if (b.symversSymbols !== null)
+            assert.equal(k.exportedSymbols, b.symversSymbols, `${layout}: CRCs read`);
+
+          // Every in-tree module of the build, whichever package and compression it ships in, identical.
+          const verdicts = (await get(`/v1/compat?kernel=${k.id}&limit=1000`)).items as Verdict[];
+          const inTree = verdicts.filter((v) => v.module.kernelBuildId === k.id);
+          assert.deepEqual(inTree.map((v) => v.module.path).sort(), b.modulePaths, `${layout}: modules`);
+          for (const v of inTree) {
+            assert.equal(v.btf, 'identical', `${layout} ${v.module.path}`);
+            assert.equal(v.load, 'loads-with-btf', `${layout} ${v.module.path}`);
+          }
+          if (b.outOfTree) {
+            const oot = (await get(`/v1/compat?kernel=${k.id}&package=${b.outOfTree.name}`))
+              .items as Verdict[];
+            assert.deepEqual(
+              oot.map((v) => [v.module.path, v.module.kernelBuildId, v.btf, v.evidence.buildBase?.sha256]),
+              [[b.outOfTree.modulePath, null, 'identical', b.baseBtfSha256]],
+              `${layout}: out-of-tree package tied to its kernel by its dependency`,
+            );
+          }
         }
+
+        // Proxmox's older naming: one release string, two uploads, both found without a Contents index.
+        const old = kernels.filter((k) => k.distro === 'proxmox' && k.release === PVE_OLD.release);
+        assert.deepEqual(old.map((k) => k.version).sort(), [...PVE_OLD.versions]);
+
+        // Ubuntu leaves MODULE_ALLOW_BTF_MISMATCH unset: a module whose BTF the kernel rejects fails to load
+        // there; on Proxmox's config (=y) it loads without BTF. The module is the build's own vfat (its
+        // vermagic and CRCs match) with a FUNC name the kernel refuses (a byte >= 0x80).
+        const cloudBase = Btf.parse(buildsFixture(`${SOURCE_RELEASE}/vmlinux.btf.xz`));
+        const judge = async (layout: string) => {
+          const b = builds.get(layout)!;
+          const k = kernels.find((x) => x.distro === b.distro && x.release === b.release)!;
+          const own = relabelVermagic(src.modules.get('fs/fat/vfat.ko')!, SOURCE_RELEASE, b.release);
+          const res = await svc!.app.inject({
+            method: 'POST',
+            url: `/v1/compat/check?kernel=${k.id}&name=vfat.ko`,
+            headers: { 'content-type': 'application/octet-stream' },
+            payload: moduleWithFuncName(own, cloudBase, Buffer.from([0x80, 0x66, 0x61, 0x74])),
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          return res.json() as { btf: string; abi: string; load: string; loadReason: string };
+        };
+        const onUbuntu = await judge('ubuntu');
+        assert.deepEqual(
+          [onUbuntu.btf, onUbuntu.abi, onUbuntu.load],
+          ['rejected', 'compatible', 'fails'],
+          onUbuntu.loadReason,
+        );
+        assert.match(onUbuntu.loadReason, /MODULE_ALLOW_BTF_MISMATCH/);
+        const onProxmox = await judge('proxmox');
+        assert.deepEqual(
+          [onProxmox.btf, onProxmox.abi, onProxmox.load],
+          ['rejected', 'compatible', 'loads-without-btf'],
+          onProxmox.loadReason,
+        );
+      } finally {
+        await svc?.close();
+        for (const m of mirrors.values()) await m.close();
       }
-
-      // Proxmox's older naming: one release string, two uploads, both found without a Contents index.
-      const old = kernels.filter((k) => k.distro === 'proxmox' && k.release === PVE_OLD.release);
-      assert.deepEqual(old.map((k) => k.version).sort(), [...PVE_OLD.versions]);
-
-      // Ubuntu leaves MODULE_ALLOW_BTF_MISMATCH unset: a module whose BTF the kernel rejects fails to load
-      // there; on Proxmox's config (=y) it loads without BTF. The module is the build's own vfat (its
-      // vermagic and CRCs match) with a FUNC name the kernel refuses (a byte >= 0x80).
-      const cloudBase = Btf.parse(buildsFixture(`${SOURCE_RELEASE}/vmlinux.btf.xz`));
-      const judge = async (layout: string) => {
-        const b = builds.get(layout)!;
-        const k = kernels.find((x) => x.distro === b.distro && x.release === b.release)!;
-        const own = relabelVermagic(src.modules.get('fs/fat/vfat.ko')!, SOURCE_RELEASE, b.release);
-        const res = await svc!.app.inject({
-          method: 'POST',
-          url: `/v1/compat/check?kernel=${k.id}&name=vfat.ko`,
-          headers: { 'content-type': 'application/octet-stream' },
-          payload: moduleWithFuncName(own, cloudBase, Buffer.from([0x80, 0x66, 0x61, 0x74])),
-        });
-        assert.equal(res.statusCode, 200, res.body);
-        return res.json() as { btf: string; abi: string; load: string; loadReason: string };
-      };
-      const onUbuntu = await judge('ubuntu');
-      assert.deepEqual([onUbuntu.btf, onUbuntu.abi, onUbuntu.load], ['rejected', 'compatible', 'fails'], onUbuntu.loadReason);
-      assert.match(onUbuntu.loadReason, /MODULE_ALLOW_BTF_MISMATCH/);
-      const onProxmox = await judge('proxmox');
-      assert.deepEqual(
-        [onProxmox.btf, onProxmox.abi, onProxmox.load],
-        ['rejected', 'compatible', 'loads-without-btf'],
-        onProxmox.loadReason,
-      );
-    } finally {
-      await svc?.close();
-      for (const m of mirrors.values()) await m.close();
-    }
-  });
+    },
+  );
 }

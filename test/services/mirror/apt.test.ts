@@ -147,7 +147,13 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
     debs = await buildKernelDebs(join(work, 'debs'));
     const all = Object.values(debs);
     const hello = await buildDeb(
-      { name: 'hello', version: '2.10-3', section: 'devel', depends: 'libc6 (>= 2.34)', files: { 'usr/bin/hello': 'hi' } },
+      {
+        name: 'hello',
+        version: '2.10-3',
+        section: 'devel',
+        depends: 'libc6 (>= 2.34)',
+        files: { 'usr/bin/hello': 'hi' },
+      },
       join(work, 'debs'),
     );
     mirror = await startMirror({
@@ -326,8 +332,14 @@ describe('apt mirror scan (loopback, gpg-signed)', () => {
       assert.ok(r.changed);
       assert.deepEqual(r.packages, []);
       const codes = r.warnings.map((w) => w.code);
-      assert.deepEqual(codes, suite === 'nokernel' ? ['NO_KERNEL_PACKAGE'] : ['FILE_LIST_MISSING', 'NO_KERNEL_PACKAGE']);
-      assert.match(r.warnings.at(-1)?.message ?? '', /1 package\(s\) listed, none recognised as a kernel package/);
+      assert.deepEqual(
+        codes,
+        suite === 'nokernel' ? ['NO_KERNEL_PACKAGE'] : ['FILE_LIST_MISSING', 'NO_KERNEL_PACKAGE'],
+      );
+      assert.match(
+        r.warnings.at(-1)?.message ?? '',
+        /1 package\(s\) listed, none recognised as a kernel package/,
+      );
     }
     // A suite that finds kernel packages has no such warning.
     const stable = await scanApt(config('stable'), {}, deps());

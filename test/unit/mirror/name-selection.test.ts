@@ -145,7 +145,11 @@ test('Proxmox: proxmox-kernel-<rel>-signed by its Provides, pve-kernel-<rel> by 
     undefined,
   );
   assert.equal(
-    selectByNameAndRelations({ name: 'initramfs-tools', depends: ['klibc-utils'], provides: ['linux-initramfs-tool'] }),
+    selectByNameAndRelations({
+      name: 'initramfs-tools',
+      depends: ['klibc-utils'],
+      provides: ['linux-initramfs-tool'],
+    }),
     undefined,
   );
 });
@@ -159,7 +163,10 @@ test('rpm without filelists: kernel parts by their -uname-r provides, kmods by r
     evidence: 'provides',
     releases: [rel],
   });
-  assert.equal(pick('kernel-modules-core', [`kernel-modules-core-uname-r = ${rel}`], [`kernel-uname-r = ${rel}`])?.role, 'kernel-modules');
+  assert.equal(
+    pick('kernel-modules-core', [`kernel-modules-core-uname-r = ${rel}`], [`kernel-uname-r = ${rel}`])?.role,
+    'kernel-modules',
+  );
   assert.equal(pick('kernel-devel', [`kernel-devel-uname-r = ${rel}`])?.role, 'kernel-headers');
   assert.deepEqual(pick('acme-crc', [], [`kernel-uname-r = ${rel}`, 'kmod']), {
     role: 'out-of-tree-modules',
@@ -167,7 +174,10 @@ test('rpm without filelists: kernel parts by their -uname-r provides, kmods by r
     releases: [rel],
   });
   // A vendor kernel under another name: what it provides decides.
-  assert.equal(pick('kernel-cachyos-core', [`kernel-uname-r = 6.12.9-cb1.fc41.x86_64`])?.role, 'kernel-image');
+  assert.equal(
+    pick('kernel-cachyos-core', [`kernel-uname-r = 6.12.9-cb1.fc41.x86_64`])?.role,
+    'kernel-image',
+  );
   assert.equal(pick('bash', ['/bin/sh'], ['libc.so.6()(64bit)']), undefined);
   assert.equal(pick('kernel-debuginfo', [`kernel-debuginfo-uname-r = ${rel}`]), undefined);
 });

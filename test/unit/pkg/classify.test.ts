@@ -27,7 +27,12 @@ describe('classifyPath', () => {
       ['/usr/src/kernels/6.5.6-300.fc39.x86_64/Module.symvers', 'symvers', '6.5.6-300.fc39.x86_64', 'none'],
       ['/lib/modules/6.5.6-300.fc39.x86_64/symvers.gz', 'symvers', '6.5.6-300.fc39.x86_64', 'gzip'],
       ['/boot/symvers-6.5.6-300.fc39.x86_64.gz', 'symvers', '6.5.6-300.fc39.x86_64', 'gzip'],
-      ['/lib/modules/5.14.0-427.13.1.el9_4.x86_64/symvers.xz', 'symvers', '5.14.0-427.13.1.el9_4.x86_64', 'xz'],
+      [
+        '/lib/modules/5.14.0-427.13.1.el9_4.x86_64/symvers.xz',
+        'symvers',
+        '5.14.0-427.13.1.el9_4.x86_64',
+        'xz',
+      ],
       ['/boot/symvers-5.14.0-427.13.1.el9_4.x86_64.xz', 'symvers', '5.14.0-427.13.1.el9_4.x86_64', 'xz'],
       ['/boot/System.map-6.1.0-55-amd64', 'systemmap', '6.1.0-55-amd64', 'none'],
       ['/usr/lib/modules/7.2.13+deb14-amd64/System.map', 'systemmap', '7.2.13+deb14-amd64', 'none'],

@@ -393,7 +393,12 @@ function locationsTable(k) {
     caption: `${locations.length} mirror suite${locations.length === 1 ? '' : 's'} carrying its packages`,
     head: ['Mirror', 'Suite', 'Packages', 'Published (index date)', 'First seen', 'Last listed'],
     rows: locations.map((l) => [
-      h('span', { class: 'mirror-url' }, h('code', null, l.mirrorUrl), ` (${l.kind}${l.distro ? `, ${l.distro}` : ''})`),
+      h(
+        'span',
+        { class: 'mirror-url' },
+        h('code', null, l.mirrorUrl),
+        ` (${l.kind}${l.distro ? `, ${l.distro}` : ''})`,
+      ),
       l.suite,
       `${num(l.packages)} of ${num(k.packages.length)}`,
       l.publishedAt ? when(l.publishedAt) : 'unknown',
