@@ -1,3 +1,4 @@
+import { redactDeep } from '@btfwatch/config';
 import { jobIds, type JobQueue } from '@btfwatch/jobs';
 import {
   insertDeliveries,
@@ -61,7 +62,8 @@ export async function recordEvent(
       id: generateMessageId(),
       webhookId: w.id,
       event: type,
-      payload: envelope(type, now, data) as unknown as Record<string, unknown>,
+      // Whatever an event quotes (a mirror URL, an error) goes out without credentials.
+      payload: redactDeep(envelope(type, now, data)) as unknown as Record<string, unknown>,
       status: 'pending' as const,
       nextAttemptAt: now,
     })),

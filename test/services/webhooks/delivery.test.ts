@@ -224,6 +224,33 @@ test('a webhook whose host later resolves to a forbidden address is refused at d
   }
 });
 
+test('event payloads go out without credentials: a mirror URL with user:password is stored and sent redacted', async () => {
+  const svc = await startTestService('embedded', { workers: false });
+  try {
+    const created = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: authHeader(),
+      payload: { url: 'http://127.0.0.1:9/x', events: ['scan.failed'] },
+    });
+    assert.equal(created.statusCode, 201);
+    const deps = webhookDeps({ ...svc, logger: pino({ level: 'silent' }), now: () => new Date() });
+    const [delivery] = await emitEvent(deps, 'scan.failed', {
+      mirror: { id: 1, url: 'http://mirror-user:s3cret-pass@127.0.0.1:9/debian', kind: 'apt' },
+      error: {
+        code: 'MIRROR_HTTP',
+        message: 'GET http://mirror-user:s3cret-pass@127.0.0.1:9/debian/dists/x: 401',
+      },
+    });
+    const row = (await getDelivery(svc.database.db, delivery!.id))!;
+    const stored = JSON.stringify(row.payload);
+    assert.ok(!stored.includes('s3cret-pass') && !stored.includes('mirror-user'), stored);
+    assert.match(stored, /http:\/\/\*\*\*@127\.0\.0\.1:9\/debian/);
+  } finally {
+    await svc.close();
+  }
+});
+
 test('stale, duplicate and early jobs make no attempt; redeliver of a pending delivery is refused, not a second chain', async () => {
   let clock = new Date('2026-11-25T00:00:00Z');
   const svc = await startTestService('embedded', { workers: false, now: () => clock });
