@@ -1,8 +1,9 @@
 // Mutated real inputs through every parser an attacker or a broken mirror can reach: ELF (and the module
 // facts read from it), module BTF, apt Release and Packages indexes, kernel images (vmlinuz), .deb and
 // .rpm. Each either returns or throws its lib's typed error — never another exception, never a hang.
-// With test/unit/btf/fuzz.test.ts this is > 100k inputs in CI; FUZZ_SCALE multiplies every count (the
-// heavy tier runs ×20). Deterministic: a failure names its target, seed and case (FUZZ_SEED replays it).
+// Here (the unit tier) at a tenth of its full size, ~10k inputs; test/heavy/pkg/fuzz-long runs it whole (98,720
+// inputs, with test/unit/btf/fuzz.test.ts's at full size > 100k in every `npm test`) and longer on request.
+// FUZZ_SCALE multiplies every count. Deterministic: a failure names its target, seed and case (FUZZ_SEED replays it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -17,7 +18,9 @@ import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { fixtureBytes } from '../../support/pkg.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x1414);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
+const SCALE = Number(process.env.FUZZ_SCALE ?? 0.1);
+/** A full-size count at this run's scale, never fewer than 20 cases (or the full count when smaller). */
+const scaled = (n: number) => Math.max(Math.min(n, 20), Math.round(n * SCALE));
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -75,7 +78,7 @@ function typed(err: unknown, classes: Array<abstract new (...a: never[]) => Erro
 
 test('ELF and module facts: mutated modules parse or throw ElfError/CompatError', () => {
   const src = moduleElf(RELEASES.bookworm55, 'dummy.ko');
-  const cases = 50_000 * SCALE;
+  const cases = scaled(50_000);
   const rand = rng(SEED);
   for (let i = 0; i < cases; i++) {
     const bytes = mutate(src, rand);
@@ -93,7 +96,7 @@ test('module BTF: mutated .BTF sections parse or throw BtfError', () => {
   const elf = ElfFile.parse(moduleElf(RELEASES.bookworm55, 'dummy.ko'));
   const src = elf.sectionDataByName('.BTF')!;
   assert.ok(src && src.length > 100);
-  const cases = 30_000 * SCALE;
+  const cases = scaled(30_000);
   const rand = rng(SEED + 1);
   for (let i = 0; i < cases; i++) {
     try {
@@ -138,7 +141,7 @@ SHA256: ${'d'.repeat(64)}
 `;
 
 test('apt indexes: mutated Release and Packages parse or throw MirrorError', async () => {
-  const cases = 12_000 * SCALE;
+  const cases = scaled(12_000);
   const rand = rng(SEED + 2);
   for (let i = 0; i < cases; i++) {
     try {
@@ -159,7 +162,7 @@ test('apt indexes: mutated Release and Packages parse or throw MirrorError', asy
 
 test('kernel images: mutated vmlinuz (every compression) read or throw PkgError', async () => {
   const formats = ['gzip', 'xz', 'lzma', 'bzip2', 'lz4'];
-  const cases = 60 * SCALE;
+  const cases = scaled(60);
   const rand = rng(SEED + 3);
   for (const format of formats) {
     const src = fixtureBytes(`vmlinuz/vmlinuz-${format}`);
@@ -178,7 +181,7 @@ test('kernel images: mutated vmlinuz (every compression) read or throw PkgError'
 });
 
 test('packages: mutated .deb and .rpm read or throw PkgError', async () => {
-  const cases = 100 * SCALE;
+  const cases = scaled(100);
   const rand = rng(SEED + 4);
   const inputs: Array<[typeof readDeb, Uint8Array, string]> = [
     [readDeb, fixtureBytes('deb/linux-headers-6.1.deb'), 'deb'],
