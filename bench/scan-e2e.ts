@@ -12,12 +12,13 @@
 // DB bytes added: the data directory's pgdata (embedded) or pg_database_size (Postgres), after − before.
 // Phase ends (scan, ingest, evaluate) come from the job rows: where the seconds above dpkg-deb go.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { fixed, flag, median, note, option, printFigures } from './support/figures.ts';
 import { sampleTree, treeCpuMs } from './support/process-tree.ts';
+import { directoryBytes } from './support/sizes.ts';
 import {
   addAndScan,
   cli,
@@ -40,26 +41,6 @@ const GOAL_RSS_MB = 512;
 const GOAL_IDLE_MB = 250;
 const POSTGRES = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function du(path: string): number {
-  let total = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(path);
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    const p = join(path, name);
-    try {
-      const st = statSync(p);
-      total += st.isDirectory() ? du(p) : st.size;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
 
 interface Timed {
   wallS: number;
@@ -164,7 +145,7 @@ async function cliScan(mirror: ServedMirror): Promise<Run> {
     const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn' };
     const migrated = spawnSync(process.execPath, [cli, 'migrate'], { cwd: root, env, encoding: 'utf8' });
     if (migrated.status !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
-    const before = du(join(dataDir, 'pgdata'));
+    const before = directoryBytes(join(dataDir, 'pgdata'));
     const startMs = Date.now();
     const r = await timed(
       process.execPath,
@@ -173,7 +154,7 @@ async function cliScan(mirror: ServedMirror): Promise<Run> {
     );
     if (r.code !== 0) throw new Error(`btfwatch scan exited ${r.code}: ${r.err.slice(-2000)}`);
     process.stderr.write(r.out);
-    const added = du(join(dataDir, 'pgdata')) - before;
+    const added = directoryBytes(join(dataDir, 'pgdata')) - before;
     const jobs = await embeddedJobs(dataDir);
     const modules = Number(/^module builds: (\d+)/m.exec(r.out)?.[1] ?? NaN);
     return { ...r, ...phases(jobs, startMs), dbBytesAdded: added, modules };
@@ -195,7 +176,7 @@ async function serveScan(mirror: ServedMirror, distributed: boolean): Promise<Ru
   const dbBytes = async () =>
     admin
       ? Number((await admin.query<{ n: string }>(`select pg_database_size('${dbName}') as n`)).rows[0]!.n)
-      : du(join(dataDir, 'pgdata'));
+      : directoryBytes(join(dataDir, 'pgdata'));
   let serve: ServeProcess | undefined;
   try {
     serve = await startServe(port, {

@@ -14,11 +14,12 @@
 // is what the command itself reports for the scan, ingests and evaluations.
 // --match narrows the run (quick checks); the headline figures are for the whole suite.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, mkdtempSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanApt, type Candidate } from '@btfwatch/mirror';
 import { fixed, flag, mb, note, option, printFigures } from './support/figures.ts';
+import { directoryBytes } from './support/sizes.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -49,26 +50,6 @@ function mirrorUrl(): string {
   const url = (sources.match(/https?:\/\/\S+/g) ?? []).find((u) => want.test(u));
   if (!url) throw new Error(`no ${archive} mirror in the apt sources (set BTFWATCH_DEBIAN_*MIRROR)`);
   return url;
-}
-
-function du(path: string): number {
-  let total = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(path);
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    const p = join(path, name);
-    try {
-      const st = statSync(p);
-      total += st.isDirectory() ? du(p) : st.size;
-    } catch {
-      // Removed between listing and stat: an ingest finished.
-    }
-  }
-  return total;
 }
 
 /** curl over every URL, `parallel` at a time (as the service's per-host limit): seconds and bytes. */
@@ -128,7 +109,7 @@ async function btfwatchScan(url: string, dataDir: string): Promise<ScanRun> {
   let peakScratch = 0;
   let peakRssKb = 0;
   const sampler = setInterval(() => {
-    peakScratch = Math.max(peakScratch, du(join(dataDir, 'downloads')));
+    peakScratch = Math.max(peakScratch, directoryBytes(join(dataDir, 'downloads')));
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
@@ -175,7 +156,7 @@ let run: ScanRun;
 let pgdataBytes = Number.NaN;
 try {
   run = await btfwatchScan(url, dataDir);
-  pgdataBytes = du(join(dataDir, 'pgdata'));
+  pgdataBytes = directoryBytes(join(dataDir, 'pgdata'));
 } finally {
   if (flag(args, 'keep')) note(`kept ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });

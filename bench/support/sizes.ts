@@ -1,4 +1,6 @@
 // What the database holds, measured with Postgres's own accounting.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 
 export interface TableSize {
@@ -101,3 +103,24 @@ export function sizeDelta(before: TableSize[], after: TableSize[]): TableSize[] 
 }
 
 export const sumTotal = (tables: TableSize[]): number => tables.reduce((n, t) => n + t.total, 0);
+
+/** Bytes of every file under `path` (0 when it is gone); files removed while it walks are skipped. */
+export function directoryBytes(path: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(path);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    const p = join(path, name);
+    try {
+      const st = statSync(p);
+      total += st.isDirectory() ? directoryBytes(p) : st.size;
+    } catch {
+      // Removed between listing and stat (an ingest finished).
+    }
+  }
+  return total;
+}
