@@ -26,23 +26,11 @@ import {
   type Type,
 } from '@btfwatch/btf';
 import { RELEASES, fixturesDir, moduleElf, moduleNames, vmlinuxBtf } from '../../support/fixtures.ts';
+import { rng } from '../../support/rng.ts';
 
 const SEED = Number(process.env.BTF_FUZZ_SEED ?? 0x5eed);
 // 2,000 here (the unit tier); test/heavy/pkg/fuzz-long runs the full 10,500 and more on request.
 const CASES = Number(process.env.BTF_FUZZ_CASES ?? 2_000);
-
-/** xorshift32: small, fast, reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 const INTERESTING = [
   0, 1, 2, 3, 4, 12, 24, 0x7f, 0x80, 0xff, 0xffff, 0x10000, 0xffffff, 0x1000000, 0x7fffffff, 0x80000000,

@@ -16,23 +16,12 @@ import { parseRelease } from '@btfwatch/mirror/internal/release';
 import { PkgError, readDeb, readKernelImage, readRpm } from '@btfwatch/pkg';
 import { RELEASES, moduleElf } from '../../support/fixtures.ts';
 import { fixtureBytes } from '../../support/pkg.ts';
+import { rng } from '../../support/rng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x1414);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 0.1);
 /** A full-size count at this run's scale, never fewer than 20 cases (or the full count when smaller). */
 const scaled = (n: number) => Math.max(Math.min(n, 20), Math.round(n * SCALE));
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
