@@ -1020,7 +1020,7 @@ describe('dashboard on a scanned loopback mirror (real Chromium)', { timeout: 90
           .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent))),
         [
           [
-            `${mirror.aptUrl.replace(/\/$/, '')} (apt, debian)`,
+            `${mirror.aptUrl.replace(/\/$/, '')} (apt)`, // the mirror names no distro: each build's comes from its release
             'bookworm-security',
             '2 of 2',
             shown(RELEASE_DATES[0]!),
