@@ -7,8 +7,11 @@ import { join } from 'node:path';
  * (one volume, several containers) can tell its own dead predecessors' leftovers from a live neighbour's.
  */
 export function scratchPrefix(): string {
-  return `ingest-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}.${process.pid}-`;
+  return `ingest-${ownerHost()}.${process.pid}-`;
 }
+
+/** This host's name as scratch names carry it. */
+const ownerHost = () => hostname().replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** Another host's scratch this old is left over for sure: no ingest runs for a day. */
 const FOREIGN_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -28,7 +31,7 @@ function alive(pid: number): boolean {
  * older than a day. Returns the names removed.
  */
 export function sweepScratch(scratchDir: string, now = Date.now()): string[] {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+  const host = ownerHost();
   const removed: string[] = [];
   let names: string[];
   try {

@@ -8,6 +8,7 @@ import {
   getKernel,
   lockAlertPair,
   markEvaluated,
+  outOfTreeBreakCandidates,
   sameReleaseBuilds,
   siblingBuilds,
   uploadBreakCandidates,
@@ -72,10 +73,12 @@ export function evaluateKernelProcessor(deps: EvaluateDeps): Processor<'evaluate
       for (const { running, upload, weak } of pairs) {
         // Whichever of the pair's two evaluations commits second sees the first one's verdicts.
         await lockAlertPair(tx, running.id, upload.id);
-        const found = await uploadBreakCandidates(tx, running, upload);
+        // weak-updates links only kmods into the later kernel: its own modules never meet the running one.
         const record = weak
-          ? weakUpdatesBreakAlert(running, upload, found.outOfTree)
-          : uploadBreakAlert(running, upload, found.inTree, found.outOfTree);
+          ? weakUpdatesBreakAlert(running, upload, await outOfTreeBreakCandidates(tx, running, upload))
+          : await uploadBreakCandidates(tx, running, upload).then((found) =>
+              uploadBreakAlert(running, upload, found.inTree, found.outOfTree),
+            );
         if (!record) continue;
         const { alert, created } = await upsertAlert(tx, record);
         if (!created) continue;

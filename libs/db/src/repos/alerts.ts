@@ -96,14 +96,21 @@ export async function uploadBreakCandidates(
   upload: { id: number },
 ): Promise<{ inTree: AlertCandidate[]; outOfTree: AlertCandidate[] }> {
   const inTree = await candidates(tx, running.id, eq(moduleBuilds.kernelBuildId, upload.id));
-  const outOfTree = running.baseBtfSha256
-    ? await candidates(
-        tx,
-        upload.id,
-        and(isNull(moduleBuilds.kernelBuildId), eq(moduleBuilds.buildBaseSha256, running.baseBtfSha256))!,
-      )
-    : [];
-  return { inTree, outOfTree };
+  return { inTree, outOfTree: await outOfTreeBreakCandidates(tx, running, upload) };
+}
+
+/** Verdicts on `upload` of the separate module builds built on `running`'s base (what stays behind, or is linked). */
+export async function outOfTreeBreakCandidates(
+  tx: Executor,
+  running: { baseBtfSha256: string | null },
+  upload: { id: number },
+): Promise<AlertCandidate[]> {
+  if (!running.baseBtfSha256) return [];
+  return candidates(
+    tx,
+    upload.id,
+    and(isNull(moduleBuilds.kernelBuildId), eq(moduleBuilds.buildBaseSha256, running.baseBtfSha256))!,
+  );
 }
 
 /** The alerts on these kernel builds whose cause is one of `causes`. */
